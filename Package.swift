@@ -1,0 +1,58 @@
+// swift-tools-version: 6.0
+// TalkTrace: contact-center call recordings -> conversation metrics, joined onto Amazon Connect CTRs.
+//
+// Targets, in the one direction of dependency:
+//   C shims (CSndFile, CFFTW3f, CZlib)
+//     -> TalkTraceAudio   (read -> split -> spectral frames -> activity -> segments -> conversation; knows nothing of CTRs)
+//     -> TalkTraceRecords (CTR ingestion and dedup; knows nothing of audio)
+//     -> TalkTracePipeline (the join, batch scheduling, outputs)
+//     -> talktrace (the command line)
+import PackageDescription
+
+let package = Package(
+    name: "TalkTrace",
+    platforms: [.macOS(.v13)],
+    products: [
+        // MARK: - Public API
+        .executable(name: "talktrace", targets: ["talktrace"]),
+        .library(name: "TalkTraceAudio", targets: ["TalkTraceAudio"]),
+        .library(name: "TalkTraceRecords", targets: ["TalkTraceRecords"]),
+        .library(name: "TalkTracePipeline", targets: ["TalkTracePipeline"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+    ],
+    targets: [
+        // MARK: - Public API
+        .executableTarget(
+            name: "talktrace",
+            dependencies: [
+                "TalkTracePipeline", "TalkTraceAudio",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(name: "TalkTraceAudio", dependencies: ["CSndFile", "CFFTW3f"]),
+        .target(name: "TalkTraceRecords", dependencies: ["CZlib"]),
+        .target(
+            name: "TalkTracePipeline",
+            dependencies: [
+                "TalkTraceAudio", "TalkTraceRecords",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+
+        // MARK: - Implementation details (system libraries, one module per C library)
+        .systemLibrary(name: "CSndFile", pkgConfig: "sndfile", providers: [.apt(["libsndfile1-dev"])]),
+        .systemLibrary(name: "CFFTW3f", pkgConfig: "fftw3f", providers: [.apt(["libfftw3-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // MARK: - Tests
+        .target(name: "_TestSupport", dependencies: ["TalkTraceAudio"], path: "Tests/_TestSupport"),
+        .testTarget(name: "TalkTraceAudioTests", dependencies: ["TalkTraceAudio", "_TestSupport"]),
+        .testTarget(name: "TalkTraceRecordsTests", dependencies: ["TalkTraceRecords"]),
+        .testTarget(name: "TalkTracePipelineTests", dependencies: ["TalkTracePipeline", "_TestSupport"]),
+        .testTarget(name: "TalkTraceCLITests", dependencies: ["_TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,212 @@
+import Foundation
+
+/// One frame's verdict for one channel.
+public struct FrameDecision: Sendable {
+    /// Talk-like: enough SNR over the noise floor to extend a segment.
+    public var weak: Bool
+    /// Surely talk: can start a segment (high SNR, near the speech level, not echo, not a click).
+    public var strong: Bool
+    /// Speech-band level of the frame (dBFS, full-scale sine = 0).
+    public var levelDB: Float
+    /// Whether the frame is digital silence (a dropout).
+    public var dropout: Bool
+    /// Whether the frame was judged to be the other channel's echo or sidetone.
+    public var echo: Bool
+    /// The frame's time-domain features, passed through for the level meter.
+    public var features: FrameFeatures
+}
+
+/// Stage 4 of the pipeline: per-frame talk / no-talk for both channels at once.
+///
+/// Per channel and band, the noise floor is tracked by minimum statistics; a frame's score is its
+/// mean band SNR over that floor (dB, negative bands count as 0). Decisions wait `lookahead` so the
+/// floor has seen the frames around the one being judged. Three tests keep non-speech out of the
+/// strong frames that start segments:
+/// - **level**: within `speechLevelGate` dB of the channel's own speech level (a high percentile of
+///   its strong-frame levels), so background talkers and quiet crosstalk never start talk;
+/// - **echo**: the coupling from the other channel is learnt as the median level ratio while the
+///   other channel talks; a frame no louder than the other channel's recent level (max over
+///   0–120 ms) times that coupling, plus `echoMargin`, is echo or sidetone;
+/// - **clicks**: a window whose energy sits in a handful of samples is impulsive.
+///
+/// Frames are fed in pairs with `push(left:right:)`; decisions come out `lookahead` frames later
+/// through the callback, in order, one pair per frame. `finish` drains the rest.
+public struct ActivityDetector: ~Copyable {
+    public let parameters: ActivityParameters
+    let bands: Int
+    let lookahead: Int
+    let echoLags: Int
+    let ringSize: Int
+    private var noise0: NoiseTracker
+    private var noise1: NoiseTracker
+    /// Rings of `ringSize` frames: band power per channel, hop features, speech-band level (dB), score.
+    private let bandRing: UnsafeMutablePointer<Float>   // [2][ringSize][bands]
+    private let levelRing: UnsafeMutablePointer<Float>  // [2][ringSize]
+    private let dropoutRing: UnsafeMutablePointer<Bool> // [2][ringSize]
+    private let featureRing: UnsafeMutablePointer<FrameFeatures> // [2][ringSize]
+    /// Histograms (0.5 dB bins) of strong-frame levels per channel, for the speech level.
+    private var levelHistogram: (LevelHistogram, LevelHistogram)
+    /// Histograms of this-minus-other level ratios while the other channel talks, for echo coupling.
+    private var couplingHistogram: (LevelHistogram, LevelHistogram)
+    /// Current estimates (dB); nil until there is enough evidence.
+    public private(set) var speechLevel: (Float?, Float?) = (nil, nil)
+    public private(set) var coupling: (Float?, Float?) = (nil, nil)
+    private var framesIn: Int = 0
+    private var framesOut: Int = 0
+
+    public init(parameters: ActivityParameters, geometry: FrameGeometry) {
+        self.parameters = parameters
+        self.bands = geometry.bandCount
+        let fps = 1 / geometry.frameSeconds
+        self.lookahead = max(0, Int((parameters.lookaheadSeconds * fps).rounded()))
+        self.echoLags = max(0, Int((parameters.echoMaxDelaySeconds * fps).rounded()))
+        self.ringSize = lookahead + echoLags + 1
+        let sub = Int((parameters.noiseWindowSeconds * fps / Double(parameters.noiseSubWindows)).rounded())
+        // The smoothing factor is given for a 10 ms hop; keep its time constant at other hops.
+        let alpha = powf(parameters.noiseSmoothing, Float(geometry.frameSeconds / 0.010))
+        func tracker() -> NoiseTracker {
+            NoiseTracker(bands: geometry.bandCount, subWindowFrames: sub, subWindows: parameters.noiseSubWindows,
+                         smoothing: alpha, biasDB: parameters.noiseBias)
+        }
+        self.noise0 = tracker()
+        self.noise1 = tracker()
+        bandRing = .allocate(capacity: 2 * ringSize * bands)
+        bandRing.initialize(repeating: 0, count: 2 * ringSize * bands)
+        levelRing = .allocate(capacity: 2 * ringSize)
+        levelRing.initialize(repeating: -200, count: 2 * ringSize)
+        dropoutRing = .allocate(capacity: 2 * ringSize)
+        dropoutRing.initialize(repeating: true, count: 2 * ringSize)
+        featureRing = .allocate(capacity: 2 * ringSize)
+        featureRing.initialize(repeating: FrameFeatures(), count: 2 * ringSize)
+        levelHistogram = (LevelHistogram(), LevelHistogram())
+        couplingHistogram = (LevelHistogram(), LevelHistogram())
+    }
+
+    deinit {
+        bandRing.deallocate(); levelRing.deallocate(); dropoutRing.deallocate(); featureRing.deallocate()
+    }
+
+    /// Feeds frame `framesIn` of both channels (band power from the framer, plus hop features).
+    /// Calls `decide(leftDecision, rightDecision)` for frame `framesIn - lookahead` when there is one.
+    @inline(__always)
+    public mutating func push(
+        left: UnsafePointer<Float>, leftFeatures: FrameFeatures,
+        right: UnsafePointer<Float>, rightFeatures: FrameFeatures,
+        decide: (FrameDecision, FrameDecision) -> Void
+    ) {
+        let slot = framesIn % ringSize
+        store(channel: 0, slot: slot, power: left, features: leftFeatures)
+        store(channel: 1, slot: slot, power: right, features: rightFeatures)
+        if !dropoutRing[slot] { noise0.update(left) }
+        if !dropoutRing[ringSize &+ slot] { noise1.update(right) }
+        framesIn &+= 1
+        if framesIn > lookahead {
+            emitNext(decide)
+        }
+    }
+
+    /// Decides every frame still waiting for lookahead.
+    public mutating func finish(decide: (FrameDecision, FrameDecision) -> Void) {
+        while framesOut < framesIn { emitNext(decide) }
+    }
+
+    @inline(__always)
+    private mutating func store(channel: Int, slot: Int, power: UnsafePointer<Float>, features: FrameFeatures) {
+        let dst = bandRing + (channel &* ringSize &+ slot) &* bands
+        var total: Float = 0
+        for b in 0..<bands { dst[b] = power[b]; total += power[b] }
+        let idx = channel &* ringSize &+ slot
+        levelRing[idx] = decibels(total)
+        dropoutRing[idx] = decibels(features.hopPower) < parameters.dropoutLevel
+        featureRing[idx] = features
+    }
+
+    /// Full-scale sine = 0 dBFS for a mean-square power.
+    @inline(__always)
+    func decibels(_ power: Float) -> Float { power > 1e-20 ? 10 * log10f(2 * power) : -200 }
+
+    @inline(__always)
+    private func score(channel: Int, slot: Int, floor: UnsafeMutablePointer<Float>) -> Float {
+        let p = bandRing + (channel &* ringSize &+ slot) &* bands
+        var sum: Float = 0
+        for b in 0..<bands {
+            let f = floor[b]
+            if f.isFinite, f > 0 {
+                let ratio = p[b] / f
+                if ratio > 1 { sum += 10 * log10f(ratio) }
+            } else if p[b] > 1e-12 {
+                sum += 30  // no floor yet (the channel was digital silence until now)
+            }
+        }
+        return sum / Float(bands)
+    }
+
+    @inline(__always)
+    private mutating func emitNext(_ decide: (FrameDecision, FrameDecision) -> Void) {
+        let t = framesOut
+        let slot = t % ringSize
+        let s0 = score(channel: 0, slot: slot, floor: noise0.floor)
+        let s1 = score(channel: 1, slot: slot, floor: noise1.floor)
+        let l0 = levelRing[slot], l1 = levelRing[ringSize &+ slot]
+        // The other channel's loudest level in the echo window ending at this frame.
+        var recent0: Float = -200, recent1: Float = -200
+        let lags = min(echoLags, t)
+        for lag in 0...lags {
+            let s = (t &- lag) % ringSize
+            recent0 = max(recent0, levelRing[s])
+            recent1 = max(recent1, levelRing[ringSize &+ s])
+        }
+        let d0 = decideOne(channel: 0, slot: slot, score: s0, level: l0, otherScore: s1, otherRecent: recent1)
+        let d1 = decideOne(channel: 1, slot: slot, score: s1, level: l1, otherScore: s0, otherRecent: recent0)
+        framesOut &+= 1
+        decide(d0, d1)
+    }
+
+    @inline(__always)
+    private mutating func decideOne(
+        channel: Int, slot: Int, score: Float, level: Float, otherScore: Float, otherRecent: Float
+    ) -> FrameDecision {
+        let p = parameters
+        let idx = channel &* ringSize &+ slot
+        let dropout = dropoutRing[idx]
+        let features = featureRing[idx]
+        if dropout {
+            return FrameDecision(weak: false, strong: false, levelDB: level, dropout: true, echo: false, features: features)
+        }
+        // Learn the coupling from the other channel while it clearly talks.
+        if otherScore > p.strongSNR + 5 {
+            if channel == 0 { couplingHistogram.0.add(level - otherRecent) } else { couplingHistogram.1.add(level - otherRecent) }
+        }
+        let coupling = channel == 0 ? self.coupling.0 : self.coupling.1
+        let echo = coupling.map { level <= otherRecent + $0 + p.echoMargin } ?? false
+        let weak = score > p.weakSNR && !echo
+        var strong = weak && score > p.strongSNR && !featureRing[idx].impulsive
+        if strong {
+            if channel == 0 { levelHistogram.0.add(level) } else { levelHistogram.1.add(level) }
+            let speech = channel == 0 ? speechLevel.0 : speechLevel.1
+            if let speech, level < speech - p.speechLevelGate { strong = false }
+        }
+        refreshEstimates(channel: channel)
+        return FrameDecision(weak: weak, strong: strong, levelDB: level, dropout: false, echo: echo, features: features)
+    }
+
+    /// Re-reads the speech level and coupling from their histograms every 50 samples added.
+    @inline(__always)
+    private mutating func refreshEstimates(channel: Int) {
+        if channel == 0 {
+            if levelHistogram.0.count >= 100, levelHistogram.0.count % 50 == 0 {
+                speechLevel.0 = levelHistogram.0.percentile(0.8)
+            }
+            if couplingHistogram.0.count >= 200, couplingHistogram.0.count % 50 == 0 {
+                coupling.0 = couplingHistogram.0.percentile(0.5)
+            }
+        } else {
+            if levelHistogram.1.count >= 100, levelHistogram.1.count % 50 == 0 {
+                speechLevel.1 = levelHistogram.1.percentile(0.8)
+            }
+            if couplingHistogram.1.count >= 200, couplingHistogram.1.count % 50 == 0 {
+                coupling.1 = couplingHistogram.1.percentile(0.5)
+            }
+        }
+    }
+}

@@ -1,0 +1,39 @@
+/// The knobs of talk detection, in the units a reader can check: dB, seconds, frames never.
+/// One set serves every call; nothing is tuned per file.
+public struct ActivityParameters: Sendable, Equatable, Codable {
+    /// Seconds between frames.
+    public var hopSeconds = 0.010
+    /// A frame is *weak* talk when its mean band SNR over the noise floor exceeds this (dB).
+    /// Weak frames set the extent of a segment.
+    public var weakSNR: Float = 4.0
+    /// A frame is *strong* talk when its mean band SNR exceeds this (dB) and it passes the level,
+    /// echo and click tests. A segment needs `minStrongSeconds` of strong frames.
+    public var strongSNR: Float = 10.0
+    /// Strong frames must be within this many dB of the channel's speech level, so background
+    /// talkers (14–20 dB down) never start a segment.
+    public var speechLevelGate: Float = 14.0
+    /// Strong talk a candidate segment needs (seconds). Clicks last a window, not this long.
+    public var minStrongSeconds = 0.05
+    /// Pauses shorter than this are bridged into one segment (seconds): the 300 ms convention.
+    public var bridgeSeconds = 0.300
+    /// Segments shorter than this are dropped (seconds).
+    public var minSegmentSeconds = 0.060
+    /// Noise-floor tracking: minimum statistics over `noiseWindowSeconds`, in
+    /// `noiseSubWindows` sub-windows; decisions wait `lookaheadSeconds` for the floor to settle.
+    public var noiseWindowSeconds = 4.0
+    public var noiseSubWindows = 8
+    public var lookaheadSeconds = 0.5
+    /// Band power smoothing for the noise tracker (per-frame factor at a 10 ms hop).
+    public var noiseSmoothing: Float = 0.7
+    /// Minimum statistics underestimate the mean noise power; this compensates (dB).
+    public var noiseBias: Float = 2.0
+    /// Frames quieter than this (dBFS) are digital silence or dropouts: never talk, and they do
+    /// not pull the noise floor down.
+    public var dropoutLevel: Float = -90
+    /// Echo: the other channel's speech can leak into this one up to this long later (seconds).
+    public var echoMaxDelaySeconds = 0.12
+    /// A frame within this many dB of the predicted echo of the other channel is echo, not talk.
+    public var echoMargin: Float = 8
+
+    public init() {}
+}

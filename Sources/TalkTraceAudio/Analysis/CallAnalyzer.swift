@@ -1,0 +1,211 @@
+import Foundation
+
+/// How to analyze a call.
+public struct AnalysisOptions: Sendable, Equatable {
+    /// Which channel is the agent (default: Amazon Connect's, agent right).
+    public var channelMap: ChannelMap = .connect
+    public var parameters = ActivityParameters()
+    /// Frames read from libsndfile per block: the unit of streaming (memory is a few of these).
+    public var blockFrames = 8192
+
+    public init(channelMap: ChannelMap = .connect, parameters: ActivityParameters = ActivityParameters()) {
+        self.channelMap = channelMap
+        self.parameters = parameters
+    }
+}
+
+/// One channel after the detector: its segments in frames, its levels.
+struct ChannelTrack {
+    var builder: SegmentBuilder
+    var meter: LevelMeter
+    var segments: [Segment] = []
+    let frameSeconds: Double
+    let hop: Int
+
+    init(parameters: ActivityParameters, geometry: FrameGeometry) {
+        builder = SegmentBuilder(parameters: parameters, frameSeconds: geometry.frameSeconds)
+        meter = LevelMeter(frameSeconds: geometry.frameSeconds)
+        frameSeconds = geometry.frameSeconds
+        hop = geometry.hop
+    }
+
+    @inline(__always)
+    mutating func take(_ d: FrameDecision) {
+        if let outcome = builder.push(d) { settle(outcome) }
+        meter.push(features: d.features, hopSamples: hop, decision: d, inCandidate: builder.inCandidate)
+    }
+
+    mutating func finish() {
+        if let outcome = builder.finish() { settle(outcome) }
+    }
+
+    private mutating func settle(_ outcome: SegmentBuilder.Outcome) {
+        switch outcome {
+        case let .accepted(start, end):
+            segments.append(Segment(start: Double(start) * frameSeconds, end: Double(end) * frameSeconds))
+            meter.settle(accepted: true)
+        case .rejected:
+            meter.settle(accepted: false)
+        }
+    }
+}
+
+/// The whole pipeline for one recording: read (libsndfile, streaming) -> split -> spectral frames
+/// (FFTW) -> activity -> segments and levels -> conversation metrics.
+public enum CallAnalyzer {
+    /// Analyzes the recording at `path`.
+    /// - Throws: `AudioInputError` for anything that makes the file unusable, naming the file.
+    public static func analyze(path: String, options: AnalysisOptions = AnalysisOptions()) throws(AudioInputError) -> CallAnalysis {
+        var file = try SoundFile(path: path)
+        let format = file.format
+        let geometry = FrameGeometry(sampleRate: format.sampleRate, hopSeconds: options.parameters.hopSeconds)
+        var parameters = options.parameters
+        parameters.hopSeconds = geometry.frameSeconds
+
+        var framer0 = SpectralFramer(geometry: geometry, fullScale: format.fullScale)
+        var framer1 = SpectralFramer(geometry: geometry, fullScale: format.fullScale)
+        var detector = ActivityDetector(parameters: parameters, geometry: geometry)
+        var tracks = (ChannelTrack(parameters: parameters, geometry: geometry),
+                      ChannelTrack(parameters: parameters, geometry: geometry))
+
+        let block = max(options.blockFrames, geometry.window)
+        let bands = geometry.bandCount
+        let maxFrames = block / geometry.hop + 2
+        let interleavedShort = UnsafeMutablePointer<Int16>.allocate(capacity: 2 * block)
+        let interleavedFloat = UnsafeMutablePointer<Float>.allocate(capacity: 2 * block)
+        let left = UnsafeMutablePointer<Float>.allocate(capacity: block)
+        let right = UnsafeMutablePointer<Float>.allocate(capacity: block)
+        let bandScratch = UnsafeMutablePointer<Float>.allocate(capacity: bands)
+        let staged = (UnsafeMutablePointer<Float>.allocate(capacity: maxFrames * bands),
+                      UnsafeMutablePointer<Float>.allocate(capacity: maxFrames * bands))
+        let stagedFeatures = (UnsafeMutablePointer<FrameFeatures>.allocate(capacity: maxFrames),
+                              UnsafeMutablePointer<FrameFeatures>.allocate(capacity: maxFrames))
+        defer {
+            interleavedShort.deallocate(); interleavedFloat.deallocate(); left.deallocate(); right.deallocate()
+            bandScratch.deallocate()
+            staged.0.deallocate(); staged.1.deallocate(); stagedFeatures.0.deallocate(); stagedFeatures.1.deallocate()
+        }
+
+        var framesRead: Int64 = 0
+        var framesEmitted: Int64 = 0
+
+        // Pairs staged frames of both channels and runs the detector on them.
+        func runDetector(frames: Int) {
+            for k in 0..<frames {
+                detector.push(
+                    left: staged.0 + k * bands, leftFeatures: stagedFeatures.0[k],
+                    right: staged.1 + k * bands, rightFeatures: stagedFeatures.1[k]
+                ) { d0, d1 in
+                    tracks.0.take(d0)
+                    tracks.1.take(d1)
+                }
+            }
+        }
+
+        while true {
+            let n: Int
+            if format.isPCM16 {
+                n = file.read(into: interleavedShort, frames: block)
+                if n > 0 { ChannelSplit.deinterleave(interleavedShort, frames: n, left: left, right: right) }
+            } else {
+                n = file.read(into: interleavedFloat, frames: block)
+                if n > 0 { ChannelSplit.deinterleave(interleavedFloat, frames: n, left: left, right: right) }
+            }
+            if n <= 0 { break }
+            framesRead += Int64(n)
+            var c0 = 0, c1 = 0
+            framer0.push(left, count: n, bands: bandScratch) { b, f in
+                (staged.0 + c0 * bands).update(from: b, count: bands)
+                stagedFeatures.0[c0] = f
+                c0 += 1
+            }
+            framer1.push(right, count: n, bands: bandScratch) { b, f in
+                (staged.1 + c1 * bands).update(from: b, count: bands)
+                stagedFeatures.1[c1] = f
+                c1 += 1
+            }
+            runDetector(frames: c0)
+            framesEmitted += Int64(c0)
+        }
+        if let problem = file.errorText() {
+            throw AudioInputError(path: path, problem: "read failed after \(framesRead) frames (libsndfile: \(problem))")
+        }
+        if framesRead < format.frames {
+            throw AudioInputError(
+                path: path,
+                problem: "truncated: header promises \(format.frames) frames, only \(framesRead) could be read")
+        }
+        // Drain: zero-pad the last window, then the detector's lookahead.
+        var c0 = 0, c1 = 0
+        framer0.flush(totalSamples: framesRead, framesEmitted: framesEmitted, bands: bandScratch) { b, f in
+            (staged.0 + c0 * bands).update(from: b, count: bands); stagedFeatures.0[c0] = f; c0 += 1
+        }
+        framer1.flush(totalSamples: framesRead, framesEmitted: framesEmitted, bands: bandScratch) { b, f in
+            (staged.1 + c1 * bands).update(from: b, count: bands); stagedFeatures.1[c1] = f; c1 += 1
+        }
+        runDetector(frames: c0)
+        detector.finish { d0, d1 in
+            tracks.0.take(d0)
+            tracks.1.take(d1)
+        }
+        tracks.0.finish()
+        tracks.1.finish()
+
+        let duration = Double(framesRead) / Double(format.sampleRate)
+        let map = options.channelMap
+        let agentTrack = map.agent == 0 ? tracks.0 : tracks.1
+        let customerTrack = map.agent == 0 ? tracks.1 : tracks.0
+        let agentSegments = clamp(agentTrack.segments, to: duration)
+        let customerSegments = clamp(customerTrack.segments, to: duration)
+
+        func channel(_ track: ChannelTrack, _ segs: [Segment], other: [Segment]) -> ChannelAnalysis {
+            let talk = segs.reduce(0) { $0 + $1.duration }
+            return ChannelAnalysis(
+                talkSeconds: talk.roundedToMilliseconds, segments: segs, segmentCount: segs.count,
+                longestMonologueSeconds: ConversationMetrics.longestMonologue(segs, other: other),
+                talkRatio: duration > 0 ? (talk / duration * 1000).rounded() / 1000 : 0,
+                levels: track.meter.levels(), loudness: track.meter.loudnessScores())
+        }
+        return CallAnalysis(
+            recording: RecordingInfo(
+                path: path, location: nil, contactId: ContactIdInName.find(in: path),
+                durationSeconds: duration.roundedToMilliseconds, sampleRate: format.sampleRate, channels: format.channels,
+                encoding: format.encodingName,
+                agentChannel: ChannelMap.name(map.agent), customerChannel: ChannelMap.name(map.customer)),
+            agent: channel(agentTrack, agentSegments, other: customerSegments),
+            customer: channel(customerTrack, customerSegments, other: agentSegments),
+            conversation: ConversationMetrics(agent: agentSegments, customer: customerSegments, duration: duration),
+            analyzer: AnalyzerInfo(version: CallAnalysis.version, hopSeconds: geometry.frameSeconds, fftSize: geometry.window))
+    }
+
+    static func clamp(_ segments: [Segment], to duration: Double) -> [Segment] {
+        segments.compactMap { s in
+            let e = min(s.end, duration)
+            return e > s.start ? Segment(start: s.start.roundedToMilliseconds, end: e.roundedToMilliseconds) : nil
+        }
+    }
+}
+
+/// The contact ID Amazon Connect puts at the start of a recording's file name
+/// (`<contactId>_<YYYYMMDDTHH:MM>_UTC.wav`). Not guaranteed to be there; a fallback for the join.
+public enum ContactIdInName {
+    /// The first UUID (8-4-4-4-12 hex) in the file name of `path`, lowercased; nil if none.
+    public static func find(in path: String) -> String? {
+        let name = Array((path.split(separator: "/").last.map(String.init) ?? path).utf8)
+        let groups = [8, 4, 4, 4, 12]
+        let total = 36
+        guard name.count >= total else { return nil }
+        func isHex(_ c: UInt8) -> Bool { (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102) }
+        outer: for i in 0...(name.count - total) {
+            if i > 0 && isHex(name[i - 1]) { continue }
+            var p = i
+            for (g, len) in groups.enumerated() {
+                for _ in 0..<len { guard isHex(name[p]) else { continue outer }; p += 1 }
+                if g < groups.count - 1 { guard name[p] == 45 else { continue outer }; p += 1 }
+            }
+            if p < name.count && isHex(name[p]) { continue }
+            return String(decoding: name[i..<p], as: UTF8.self).lowercased()
+        }
+        return nil
+    }
+}

@@ -1,0 +1,214 @@
+import Foundation
+
+/// Stage 3 of the pipeline: one channel's samples -> spectral frames.
+///
+/// Every `hop` samples the framer takes a Hann-windowed block of `window` samples centred on the
+/// hop, transforms it with FFTW and sums the power into log-spaced speech bands. Frame `k` stands
+/// for the time span `[k*hop, (k+1)*hop)` samples; its window reaches half a window either side.
+/// The framer is fed in blocks of any size and keeps only one window of history, so memory is
+/// constant in the length of the call. Nothing in `push` allocates.
+public struct FrameGeometry: Sendable, Equatable {
+    /// Samples per second.
+    public let sampleRate: Int
+    /// Samples between frames (10 ms by default).
+    public let hop: Int
+    /// FFT size in samples: the power of two nearest to 32 ms.
+    public let window: Int
+    /// Band edges in FFT bins: band `b` sums bins `bandEdges[b] ..< bandEdges[b+1]`.
+    public let bandEdges: [Int]
+
+    /// Seconds per frame.
+    public var frameSeconds: Double { Double(hop) / Double(sampleRate) }
+    /// Number of speech bands.
+    public var bandCount: Int { bandEdges.count - 1 }
+
+    /// Lowest and highest frequency (Hz) the activity bands cover: the telephone speech band.
+    public static let bandLow = 250.0, bandHigh = 3600.0
+    /// Number of log-spaced bands between `bandLow` and `bandHigh`.
+    public static let defaultBands = 12
+
+    /// Frame geometry for `sampleRate`, with hop `hopSeconds` and a window of about 32 ms.
+    public init(sampleRate: Int, hopSeconds: Double = 0.010, bands: Int = FrameGeometry.defaultBands) {
+        precondition(sampleRate > 0)
+        self.sampleRate = sampleRate
+        self.hop = max(1, Int((hopSeconds * Double(sampleRate)).rounded()))
+        let target = 0.032 * Double(sampleRate)
+        var n = 8
+        while Double(n * 2) <= target * 1.41 { n *= 2 }
+        self.window = max(n, 8)
+        let binHz = Double(sampleRate) / Double(window)
+        let high = min(Self.bandHigh, Double(sampleRate) / 2 * 0.95)
+        var edges: [Int] = []
+        for b in 0...bands {
+            let f = Self.bandLow * pow(high / Self.bandLow, Double(b) / Double(bands))
+            let bin = Int((f / binHz).rounded())
+            edges.append(max(1, bin))
+        }
+        // Every band at least one bin wide, edges strictly increasing.
+        for b in 1..<edges.count where edges[b] <= edges[b - 1] { edges[b] = edges[b - 1] + 1 }
+        self.bandEdges = edges
+    }
+}
+
+/// What the framer produces per frame for one channel. Plain values; the analyzer keeps them in
+/// fixed rings.
+public struct FrameFeatures: Sendable {
+    /// Mean-square of the hop's own samples with their mean removed (full-scale sine = 0.5).
+    public var hopPower: Float = 0
+    /// Largest absolute sample in the hop.
+    public var hopPeak: Float = 0
+    /// Samples in the hop at or beyond the encoding's full scale.
+    public var hopClipped: Int32 = 0
+    /// Whether the window is impulsive (its peak towers over its RMS: clicks, not speech).
+    public var impulsive: Bool = false
+
+    public init(hopPower: Float = 0, hopPeak: Float = 0, hopClipped: Int32 = 0, impulsive: Bool = false) {
+        self.hopPower = hopPower; self.hopPeak = hopPeak; self.hopClipped = hopClipped; self.impulsive = impulsive
+    }
+}
+
+/// Streaming framer for one channel. `~Copyable`: it owns its FFT buffers.
+public struct SpectralFramer: ~Copyable {
+    public let geometry: FrameGeometry
+    private let fft: RealFFT
+    /// Last `window` samples, plus room for one hop: a sliding history.
+    private let history: AlignedFloats
+    private let hann: AlignedFloats
+    private let power: AlignedFloats
+    /// `geometry.bandEdges`, copied out of the array so the per-frame loop touches no ARC.
+    private let edges: UnsafeMutablePointer<Int>
+    private let bandCount: Int
+    /// Samples in `history` so far.
+    private var filled: Int
+    /// Samples still needed before the next frame's window is complete.
+    private var pendingUntilFrame: Int
+    /// Parseval scale: band sums in units of mean-square power (full-scale sine = 0.5).
+    private let powerScale: Float
+    private let clipLevel: Float
+    /// Hop-local state.
+
+    /// - Parameter fullScale: the encoding's largest magnitude; samples within 0.1% of it count as clipped.
+    public init(geometry: FrameGeometry, fullScale: Float = 1.0) {
+        self.geometry = geometry
+        self.fft = RealFFT(size: geometry.window)
+        self.history = AlignedFloats(count: geometry.window)
+        self.hann = AlignedFloats(count: geometry.window)
+        self.power = AlignedFloats(count: geometry.window / 2 + 1)
+        let n = geometry.window
+        var sumW2: Float = 0
+        for i in 0..<n {
+            let w = Float(0.5 - 0.5 * cos(2 * Double.pi * (Double(i) + 0.5) / Double(n)))
+            hann.pointer[i] = w
+            sumW2 += w * w
+        }
+        // One-sided power spectrum of a windowed block -> mean-square: 2 / (N * sum w^2).
+        self.powerScale = 2 / (Float(n) * sumW2)
+        self.clipLevel = fullScale * 0.999
+        self.bandCount = geometry.bandCount
+        self.edges = .allocate(capacity: geometry.bandEdges.count)
+        self.edges.initialize(from: geometry.bandEdges, count: geometry.bandEdges.count)
+        // Centre the first window on the first hop: pretend (window - hop)/2 zeros came before.
+        let lead = (n - geometry.hop) / 2
+        self.filled = min(lead, n)
+        self.pendingUntilFrame = n - self.filled
+    }
+
+    deinit { edges.deallocate() }
+
+    /// Feeds `count` samples; calls `emit(bands, features)` once per completed frame.
+    /// `bands` is valid only during the call.
+    @inline(__always)
+    public mutating func push(
+        _ samples: UnsafePointer<Float>, count: Int,
+        bands: UnsafeMutablePointer<Float>,
+        emit: (UnsafeMutablePointer<Float>, FrameFeatures) -> Void
+    ) {
+        // `bands` receives each frame's band power (mean-square units, `geometry.bandCount` values).
+        var i = 0
+        let n = geometry.window, hop = geometry.hop
+        let h = history.pointer
+        while i < count {
+            let take = min(pendingUntilFrame, count - i)
+            // Append `take` samples to history (history holds at most `window`; it always has room
+            // because a frame is emitted as soon as it is full).
+            let dst = h + filled
+            for j in 0..<take {
+                let x = samples[i &+ j]
+                dst[j] = x
+            }
+            filled += take
+            i += take
+            pendingUntilFrame -= take
+            if pendingUntilFrame == 0 {
+                let features = frame(bands: bands)
+                emit(bands, features)
+                // Slide by one hop.
+                (h).update(from: h + hop, count: n - hop)
+                filled = n - hop
+                pendingUntilFrame = hop
+            }
+        }
+    }
+
+    /// Feeds zeros until the frame that covers sample `totalSamples - 1` has been emitted.
+    public mutating func flush(
+        totalSamples: Int64, framesEmitted: Int64,
+        bands: UnsafeMutablePointer<Float>,
+        emit: (UnsafeMutablePointer<Float>, FrameFeatures) -> Void
+    ) {
+        let hop = Int64(geometry.hop)
+        let needed = (totalSamples + hop - 1) / hop
+        var emitted = framesEmitted
+        let zeros = [Float](repeating: 0, count: geometry.hop)
+        while emitted < needed {
+            zeros.withUnsafeBufferPointer { z in
+                push(z.baseAddress!, count: geometry.hop, bands: bands) { b, f in
+                    if emitted < needed { emit(b, f) }
+                    emitted += 1
+                }
+            }
+        }
+    }
+
+    /// Computes one frame from the full history window.
+    @inline(__always)
+    private mutating func frame(bands: UnsafeMutablePointer<Float>) -> FrameFeatures {
+        let n = geometry.window, hop = geometry.hop
+        let h = history.pointer, w = hann.pointer, x = fft.input.pointer
+        // Time-domain hop statistics over the hop at the window centre.
+        let hopStart = (n - hop) / 2
+        var s: Float = 0, s2: Float = 0, peak: Float = 0, clipped: Int32 = 0
+        for j in hopStart..<(hopStart + hop) {
+            let v = h[j]
+            s += v
+            s2 += v * v
+            let a = abs(v)
+            peak = max(peak, a)
+            if a >= clipLevel { clipped &+= 1 }
+        }
+        let mean = s / Float(hop)
+        let hopPower = max(0, s2 / Float(hop) - mean * mean)
+        // Window mean for DC removal, windowed copy, window energy and peak for the crest test.
+        var ws: Float = 0
+        for j in 0..<n { ws += h[j] }
+        let wmean = ws / Float(n)
+        var e: Float = 0, wpeak: Float = 0
+        for j in 0..<n {
+            let v = h[j] - wmean
+            e += v * v
+            wpeak = max(wpeak, abs(v))
+            x[j] = v * w[j]
+        }
+        fft.powerSpectrum(into: power.pointer)
+        let p = power.pointer
+        let ed = edges
+        for b in 0..<bandCount {
+            var acc: Float = 0
+            for k in ed[b]..<ed[b &+ 1] { acc += p[k] }
+            bands[b] = acc * powerScale
+        }
+        // A click: one sample carries most of the window's energy.
+        let impulsive = e > 0 && wpeak * wpeak > 0.25 * e
+        return FrameFeatures(hopPower: hopPower, hopPeak: peak, hopClipped: clipped, impulsive: impulsive)
+    }
+}
