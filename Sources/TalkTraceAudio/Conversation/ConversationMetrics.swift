@@ -31,9 +31,11 @@ public struct OverlapEvent: Sendable, Equatable, Codable {
 /// - **SilenceSeconds**: duration minus TalkSeconds (mutual silence). **OverlapSeconds**: both talk.
 /// - **NonTalk**: mutual silences of `nonTalkMinimumSeconds` (3 s) or more, including at the start
 ///   and end of the recording.
-/// - **Interruption**: X starts while Y talks, they overlap for at least `minimumInterruptionOverlap`,
-///   and either Y stops before X does (X took the floor) or X keeps talking past `backchannelMaximum`.
-/// - **Backchannel**: X starts and stops inside Y's talk within `backchannelMaximum` ("uh-huh").
+/// - **Interruption**: X starts while Y is mid-utterance, Y stops within the overlap (X took the
+///   floor), and they overlapped for at least `minimumInterruptionOverlap` (shorter overlaps are
+///   ordinary turn changes).
+/// - **Backchannel**: X starts and stops inside Y's talk, lasting at most `backchannelMaximum`
+///   ("uh-huh"). Longer talk inside Y's that does not take the floor is neither.
 /// - **Response latency**: for each turn change (X starts after Y's last talk ended and X was
 ///   silent since), the gap; medians reported.
 public struct ConversationMetrics: Sendable, Equatable, Codable {
@@ -114,10 +116,10 @@ public struct ConversationMetrics: Sendable, Equatable, Codable {
                 let event = OverlapEvent(
                     by: who, beginOffsetSeconds: s.start.roundedToMilliseconds, endOffsetSeconds: overlapEnd.roundedToMilliseconds,
                     overlapSeconds: (overlapEnd - s.start).roundedToMilliseconds)
-                if s.end <= other.end && s.duration <= Self.backchannelMaximum {
+                if other.end <= s.end {
+                    if overlapEnd - s.start >= Self.minimumInterruptionOverlap { interruptionEvents.append(event) }
+                } else if s.duration <= Self.backchannelMaximum {
                     backchannelEvents.append(event)
-                } else if overlapEnd - s.start >= Self.minimumInterruptionOverlap {
-                    interruptionEvents.append(event)
                 }
             }
         }
