@@ -1,8 +1,124 @@
 import ArgumentParser
+import Foundation
+import TalkTraceAudio
+import TalkTracePipeline
 
 extension TalkTrace {
     struct Batch: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Analyze a recordings directory and join the results onto CTRs.")
-        func run() throws { throw ValidationError("not yet") }
+        static let configuration = CommandConfiguration(
+            abstract: "Analyze a recordings directory and join the results onto contact records (CTRs).",
+            discussion: """
+                Walks RECORDINGS_DIR recursively for .wav files (any case), reads every CTR under the --ctr \
+                paths (one JSON object, a JSON array, JSON Lines or Firehose concatenated records; gzip \
+                detected by content), keeps the latest copy of each ContactId, matches recordings by the \
+                CTR's recording location, then by the contact ID in the file name, analyzes every recording \
+                and writes into OUT_DIR: recordings.jsonl, contacts.jsonl, recordings.csv, talktrace.sqlite \
+                and summary.json (each written atomically). A recording or CTR record that cannot be read is \
+                reported with its file and position and the batch goes on. Exits 0 when the batch ran, even \
+                if some recordings failed (see summary.json); 1 when it could not run.
+                """)
+
+        @Argument(help: ArgumentHelp("Directory of recordings, walked recursively.", valueName: "recordings-dir"))
+        var recordingsDirectory: String
+
+        @Option(name: .customLong("ctr"), help: ArgumentHelp(
+            "A CTR file or a directory of them (walked recursively). Repeat for more. Optional: without CTRs every recording is unmatched.",
+            valueName: "path"))
+        var ctr: [String] = []
+
+        @Option(name: .customLong("out"), help: ArgumentHelp("Output directory (created if missing).", valueName: "out-dir"))
+        var out: String
+
+        @Option(name: .customLong("jobs"), help: ArgumentHelp(
+            "Recordings analyzed in parallel (default: all \(ProcessInfo.processInfo.activeProcessorCount) cores).", valueName: "n"))
+        var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+
+        @Flag(help: "Skip recordings already analyzed into OUT_DIR by an earlier (possibly interrupted) run: same path, size and modification time.")
+        var resume = false
+
+        @Flag(name: .customLong("quiet"), help: "No progress output on stderr.")
+        var quiet = false
+
+        @OptionGroup var channels: ChannelOptions
+
+        func validate() throws {
+            if jobs < 1 { throw ValidationError("--jobs must be at least 1 (got \(jobs))") }
+        }
+
+        func run() throws {
+            var options = BatchOptions(recordingsDirectory: recordingsDirectory, ctrPaths: ctr, outputDirectory: out)
+            options.jobs = jobs
+            options.resume = resume
+            options.analysis = AnalysisOptions(channelMap: channels.channelMap)
+            let reporter = ProgressReporter(enabled: !quiet)
+            let result: BatchResult
+            do {
+                result = try BatchRunner.run(options) { reporter.update($0) }
+            } catch {
+                reporter.finish()
+                printError("talktrace: \(error)")
+                throw ExitCode(1)
+            }
+            reporter.finish()
+            for p in result.contacts.problems { printError("talktrace: CTR \(p.description)") }
+            for r in result.recordings where r.error != nil { printError("talktrace: \(r.error!)") }
+            let summary: BatchSummary
+            do { summary = try OutputFiles.writeAll(result, to: out) } catch {
+                printError("talktrace: \(error)")
+                throw ExitCode(1)
+            }
+            print(Self.render(summary, out: out), terminator: "")
+        }
+
+        static func render(_ s: BatchSummary, out: String) -> String {
+            var t = ""
+            func line(_ label: String, _ value: String) { t += label.padding(toLength: 26, withPad: " ", startingAt: 0) + value + "\n" }
+            line("Recordings", "\(s.recordingsFound) found: \(s.recordingsAnalyzed) analyzed, \(s.recordingsFailed) failed"
+                + (s.recordingsReused > 0 ? " (\(s.recordingsReused) reused from the last run)" : ""))
+            line("Join", "\(s.matchedByLocation) by location, \(s.matchedByContactId) by contact ID, \(s.recordingsUnmatched) unmatched")
+            line("CTRs", "\(s.ctrRecordsRead) records in \(s.ctrFiles) files -> \(s.contacts) contacts (\(s.ctrDuplicatesMerged) duplicates merged), \(s.ctrProblems.count) unreadable")
+            line("Contacts", "\(s.contactsWithRecording) with a recording, \(s.contactsWithoutRecording) without")
+            if !s.crossCheckMismatches.isEmpty { line("Duration cross-check", "\(s.crossCheckMismatches.count) recordings disagree with their CTR") }
+            line("Audio", String(format: "%.2f h in %.2f s wall (%.0f x real time, %d jobs)", s.audioHours, s.wallSeconds, s.speedTimesRealTime, s.jobs))
+            line("Outputs", "\(out)/{recordings.jsonl, contacts.jsonl, recordings.csv, talktrace.sqlite, summary.json}")
+            return t
+        }
+    }
+}
+
+/// A progress bar on a terminal, plain lines every 10 s otherwise.
+final class ProgressReporter: @unchecked Sendable {
+    private let enabled: Bool
+    private let tty = isatty(2) == 1
+    private let lock = NSLock()
+    private var lastLine = Date.distantPast
+    private var drewBar = false
+
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func update(_ p: BatchProgress) {
+        guard enabled else { return }
+        lock.lock(); defer { lock.unlock() }
+        let rate = p.elapsed > 0 ? p.audioSeconds / p.elapsed : 0
+        let fraction = p.bytesTotal > 0 ? Double(p.bytesDone) / Double(p.bytesTotal) : 1
+        let eta = fraction > 0 && fraction < 1 ? p.elapsed / fraction * (1 - fraction) : 0
+        let text = String(format: "%d/%d recordings, %.2f h audio, %.0f x real time, ETA %@%@",
+                          p.done, p.total, p.audioSeconds / 3600, rate, SummaryTable.clock(eta),
+                          p.failed > 0 ? ", \(p.failed) failed" : "")
+        if tty {
+            let width = 28
+            let filled = Int(fraction * Double(width))
+            let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled)
+            FileHandle.standardError.write(Data("\r[\(bar)] \(text)\u{1B}[K".utf8))
+            drewBar = true
+        } else if Date().timeIntervalSince(lastLine) >= 10 || p.done == p.total {
+            lastLine = Date()
+            FileHandle.standardError.write(Data("talktrace: \(text)\n".utf8))
+        }
+    }
+
+    func finish() {
+        lock.lock(); defer { lock.unlock() }
+        if drewBar { FileHandle.standardError.write(Data("\n".utf8)); drewBar = false }
     }
 }

@@ -1,0 +1,44 @@
+import TalkTraceAudio
+
+/// recordings.csv: one flat row per recording, headline metrics, RFC 4180 quoting.
+enum CSVTable {
+    static let columns = [
+        "Path", "ContactId", "MatchedBy", "Error", "DurationSeconds", "AgentTalkSeconds", "CustomerTalkSeconds",
+        "TalkSeconds", "SilenceSeconds", "OverlapSeconds", "NonTalkSeconds", "NonTalkInstances",
+        "Interruptions", "InterruptionsByAgent", "InterruptionsByCustomer", "Backchannels", "AgentTalkShare",
+        "MedianResponseSeconds", "AgentSegments", "CustomerSegments", "AgentLongestMonologueSeconds",
+        "CustomerLongestMonologueSeconds", "AgentSpeechLevelDbfs", "CustomerSpeechLevelDbfs", "AgentSnrDb",
+        "CustomerSnrDb", "AgentLoudness", "CustomerLoudness", "AgentClippedRatio", "CustomerClippedRatio",
+    ]
+
+    static func recordings(_ result: BatchResult) -> String {
+        var out = columns.joined(separator: ",") + "\r\n"
+        for r in result.recordings {
+            var row: [String] = [r.file.relativePath, r.match?.contactId ?? "", r.match?.by.rawValue ?? "", r.error ?? ""]
+            if let a = r.analysis {
+                let c = a.conversation
+                func n(_ v: Double?) -> String { v.map { "\($0)" } ?? "" }
+                row += [
+                    n(a.recording.durationSeconds), n(a.agent.talkSeconds), n(a.customer.talkSeconds), n(c.talkSeconds),
+                    n(c.silenceSeconds), n(c.overlapSeconds), n(c.nonTalk.totalSeconds), "\(c.nonTalk.instances.count)",
+                    "\(c.interruptions.total)", "\(c.interruptions.byAgent)", "\(c.interruptions.byCustomer)",
+                    "\(c.backchannels.total)", n(c.agentTalkShare), n(c.responseLatency.medianSeconds),
+                    "\(a.agent.segmentCount)", "\(a.customer.segmentCount)", n(a.agent.longestMonologueSeconds),
+                    n(a.customer.longestMonologueSeconds), n(a.agent.levels.speechLevelDbfs),
+                    n(a.customer.levels.speechLevelDbfs), n(a.agent.levels.snrDb), n(a.customer.levels.snrDb),
+                    n(a.agent.loudness.mean), n(a.customer.loudness.mean), n(a.agent.levels.clippedRatio),
+                    n(a.customer.levels.clippedRatio),
+                ]
+            } else {
+                row += Array(repeating: "", count: columns.count - row.count)
+            }
+            out += row.map(quote).joined(separator: ",") + "\r\n"
+        }
+        return out
+    }
+
+    static func quote(_ s: String) -> String {
+        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
+        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+import TalkTraceAudio
+import TalkTraceRecords
+
+/// Atomic output: everything is written to a temporary file in OUT_DIR and renamed into place, so
+/// an interrupted run never leaves a half-written line, CSV or database.
+public enum OutputFiles {
+    static func makeDirectory(_ dir: String) throws(PipelineError) {
+        do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+            throw PipelineError("\(dir): cannot create the output directory (\(error.localizedDescription))")
+        }
+    }
+
+    /// Writes `data` to `dir/name` atomically.
+    static func write(_ data: Data, to dir: String, name: String) throws(PipelineError) {
+        let final = (dir as NSString).appendingPathComponent(name)
+        let temp = (dir as NSString).appendingPathComponent(".\(name).tmp-\(getpid())")
+        guard FileManager.default.createFile(atPath: temp, contents: data) else {
+            throw PipelineError("\(final): cannot write")
+        }
+        try rename(temp, to: final)
+    }
+
+    static func rename(_ temp: String, to final: String) throws(PipelineError) {
+        if Foundation.rename(temp, final) != 0 {
+            let reason = String(cString: strerror(errno))
+            unlink(temp)
+            throw PipelineError("\(final): cannot move into place (\(reason))")
+        }
+    }
+
+    /// Writes every output of `result` into `dir`: recordings.jsonl, contacts.jsonl,
+    /// recordings.csv, talktrace.sqlite, summary.json. Returns the summary.
+    @discardableResult
+    public static func writeAll(_ result: BatchResult, to dir: String) throws(PipelineError) -> BatchSummary {
+        let encoder = CallAnalysis.encoder()
+        // Each analysis encoded once, shared by both JSON Lines files.
+        var encoded: [Data?] = []
+        encoded.reserveCapacity(result.recordings.count)
+        for r in result.recordings { encoded.append(r.analysis.flatMap { try? encoder.encode($0) }) }
+
+        var recordings = Data()
+        for (i, r) in result.recordings.enumerated() {
+            recordings.append(recordingLine(r, analysis: encoded[i], encoder: encoder))
+            recordings.append(0x0a)
+        }
+        var contacts = Data()
+        for c in result.contacts.contacts {
+            var array = Data("[".utf8)
+            for (k, i) in (result.analysesByContact[c.contactId] ?? []).enumerated() {
+                guard let a = encoded[i] else { continue }
+                if array.count > 1 && k > 0 { array.append(0x2c) }
+                array.append(a)
+            }
+            array.append(0x5d)
+            contacts.append(c.jsonLine(recordingAnalysis: array))
+            contacts.append(0x0a)
+        }
+        let summary = BatchSummary(result)
+        try write(recordings, to: dir, name: "recordings.jsonl")
+        try write(contacts, to: dir, name: "contacts.jsonl")
+        try write(Data(CSVTable.recordings(result).utf8), to: dir, name: "recordings.csv")
+        try SQLiteExport.write(result, summary: summary, to: dir)
+        let summaryEncoder = CallAnalysis.encoder(pretty: true)
+        guard let summaryData = try? summaryEncoder.encode(summary) else { throw PipelineError("summary.json: cannot encode") }
+        try write(summaryData + Data("\n".utf8), to: dir, name: "summary.json")
+        return summary
+    }
+
+    /// `{"Path":…,"ContactId":…,"MatchedBy":…,"Location":…,"CrossCheck":…,"Analysis"|"Error":…}`.
+    static func recordingLine(_ r: RecordingResult, analysis: Data?, encoder: JSONEncoder) -> Data {
+        func json<T: Encodable>(_ v: T) -> String {
+            (try? encoder.encode(v)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+        }
+        var s = "{\"Path\":\(json(r.file.relativePath)),\"ContactId\":\(json(r.match?.contactId)),"
+        s += "\"MatchedBy\":\(json(r.match?.by.rawValue)),\"Location\":\(json(r.match?.location)),"
+        s += "\"SizeBytes\":\(r.file.size)"
+        if let check = r.crossCheck { s += ",\"CrossCheck\":\(json(check))" }
+        var out = Data(s.utf8)
+        if let analysis {
+            out.append(contentsOf: Array(",\"Analysis\":".utf8))
+            out.append(analysis)
+        } else {
+            out.append(contentsOf: Array(",\"Error\":\(json(r.error ?? "not analyzed"))".utf8))
+        }
+        out.append(0x7d)
+        return out
+    }
+}
+
+/// summary.json: the batch in numbers.
+public struct BatchSummary: Sendable, Codable, Equatable {
+    public var recordingsFound: Int
+    public var recordingsAnalyzed: Int
+    public var recordingsFailed: Int
+    /// Recordings no CTR names or shares a contact ID with.
+    public var recordingsUnmatched: Int
+    public var matchedByLocation: Int
+    public var matchedByContactId: Int
+    /// Taken from a previous run by `--resume`.
+    public var recordingsReused: Int
+    public var ctrFiles: Int
+    public var ctrRecordsRead: Int
+    public var ctrDuplicatesMerged: Int
+    public var contacts: Int
+    public var contactsWithRecording: Int
+    public var contactsWithoutRecording: Int
+    public var audioHours: Double
+    public var wallSeconds: Double
+    /// Audio seconds per wall second.
+    public var speedTimesRealTime: Double
+    public var jobs: Int
+    public var failures: [Failure]
+    public var ctrProblems: [ContactStore.Problem]
+    /// Matched recordings whose duration disagrees with the CTR's interaction + hold time.
+    public var crossCheckMismatches: [String]
+
+    public struct Failure: Sendable, Codable, Equatable {
+        public var path: String
+        public var error: String
+    }
+
+    init(_ r: BatchResult) {
+        let rec = r.recordings
+        recordingsFound = rec.count
+        recordingsAnalyzed = rec.filter { $0.analysis != nil }.count
+        recordingsFailed = rec.filter { $0.analysis == nil }.count
+        recordingsUnmatched = rec.filter { $0.match == nil }.count
+        matchedByLocation = rec.filter { $0.match?.by == .location }.count
+        matchedByContactId = rec.filter { $0.match?.by == .contactId }.count
+        recordingsReused = rec.filter(\.reused).count
+        ctrFiles = r.contacts.files.count
+        ctrRecordsRead = r.contacts.recordsRead
+        ctrDuplicatesMerged = r.contacts.duplicatesMerged
+        contacts = r.contacts.contacts.count
+        contactsWithRecording = r.contacts.contacts.filter { r.analysesByContact[$0.contactId] != nil }.count
+        contactsWithoutRecording = contacts - contactsWithRecording
+        let audio = rec.reduce(0.0) { $0 + ($1.analysis?.recording.durationSeconds ?? 0) }
+        audioHours = (audio / 3600 * 10000).rounded() / 10000
+        wallSeconds = (r.wallSeconds * 1000).rounded() / 1000
+        speedTimesRealTime = r.wallSeconds > 0 ? (audio / r.wallSeconds).rounded() : 0
+        jobs = r.jobs
+        failures = rec.compactMap { x in x.error.map { Failure(path: x.file.relativePath, error: $0) } }
+        ctrProblems = r.contacts.problems
+        crossCheckMismatches = rec.compactMap { x in
+            guard let c = x.crossCheck, c.consistent == false else { return nil }
+            return x.file.relativePath
+        }
+    }
+}

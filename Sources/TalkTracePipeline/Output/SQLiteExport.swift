@@ -1,0 +1,123 @@
+import Foundation
+import GRDB
+import TalkTraceAudio
+import TalkTraceRecords
+
+/// talktrace.sqlite: contacts, recordings, per-channel metrics, segments, non-talk instances and
+/// interruptions, with indexes on ContactId. Built in a temporary file and renamed into place.
+///
+/// Tables (snake_case columns, seconds and dBFS):
+/// - `contacts(contact_id PK, channel, queue_name, agent_username, initiation_timestamp,
+///   last_update_timestamp, initial_contact_id, previous_contact_id, next_contact_id,
+///   agent_interaction_duration, customer_hold_duration, recording_count, ctr_json)`
+/// - `recordings(recording_id PK, path, contact_id, matched_by, location, error, duration_seconds,
+///   sample_rate, encoding, talk_seconds, silence_seconds, overlap_seconds, non_talk_seconds,
+///   non_talk_instances, interruptions, interruptions_by_agent, interruptions_by_customer,
+///   backchannels, agent_talk_share, median_response_seconds, cross_check_difference_seconds,
+///   analysis_json)`
+/// - `channel_metrics(recording_id, participant, talk_seconds, talk_ratio, segment_count,
+///   longest_monologue_seconds, speech_level_dbfs, noise_floor_dbfs, snr_db, peak_dbfs,
+///   clipped_ratio, dropout_seconds, loudness_mean)`
+/// - `segments(recording_id, participant, start_seconds, end_seconds)`
+/// - `non_talk(recording_id, begin_seconds, end_seconds, duration_seconds)`
+/// - `interruptions(recording_id, by_participant, begin_seconds, end_seconds, overlap_seconds)`
+/// - `ctr_problems(file, byte_offset, problem)`
+enum SQLiteExport {
+    static let name = "talktrace.sqlite"
+
+    static func write(_ result: BatchResult, summary: BatchSummary, to dir: String) throws(PipelineError) {
+        let final = (dir as NSString).appendingPathComponent(name)
+        let temp = (dir as NSString).appendingPathComponent(".\(name).tmp-\(getpid())")
+        for suffix in ["", "-journal", "-wal", "-shm"] { unlink(temp + suffix) }
+        do {
+            let queue = try DatabaseQueue(path: temp)
+            try queue.write { db in try fill(db, result) }
+            try queue.close()
+        } catch {
+            unlink(temp)
+            throw PipelineError("\(final): cannot write the database (\(error))")
+        }
+        try OutputFiles.rename(temp, to: final)
+    }
+
+    private static func fill(_ db: Database, _ result: BatchResult) throws {
+        try db.execute(sql: """
+            CREATE TABLE contacts (
+              contact_id TEXT PRIMARY KEY NOT NULL, channel TEXT, queue_name TEXT, agent_username TEXT,
+              initiation_timestamp TEXT, last_update_timestamp TEXT, initial_contact_id TEXT,
+              previous_contact_id TEXT, next_contact_id TEXT, agent_interaction_duration REAL,
+              customer_hold_duration REAL, recording_count INTEGER NOT NULL, ctr_json TEXT NOT NULL);
+            CREATE TABLE recordings (
+              recording_id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, contact_id TEXT, matched_by TEXT,
+              location TEXT, error TEXT, duration_seconds REAL, sample_rate INTEGER, encoding TEXT,
+              talk_seconds REAL, silence_seconds REAL, overlap_seconds REAL, non_talk_seconds REAL,
+              non_talk_instances INTEGER, interruptions INTEGER, interruptions_by_agent INTEGER,
+              interruptions_by_customer INTEGER, backchannels INTEGER, agent_talk_share REAL,
+              median_response_seconds REAL, cross_check_difference_seconds REAL, analysis_json TEXT);
+            CREATE INDEX recordings_contact_id ON recordings(contact_id);
+            CREATE TABLE channel_metrics (
+              recording_id INTEGER NOT NULL REFERENCES recordings(recording_id), participant TEXT NOT NULL,
+              talk_seconds REAL, talk_ratio REAL, segment_count INTEGER, longest_monologue_seconds REAL,
+              speech_level_dbfs REAL, noise_floor_dbfs REAL, snr_db REAL, peak_dbfs REAL, clipped_ratio REAL,
+              dropout_seconds REAL, loudness_mean REAL, PRIMARY KEY (recording_id, participant));
+            CREATE TABLE segments (
+              recording_id INTEGER NOT NULL REFERENCES recordings(recording_id), participant TEXT NOT NULL,
+              start_seconds REAL NOT NULL, end_seconds REAL NOT NULL);
+            CREATE INDEX segments_recording ON segments(recording_id, participant);
+            CREATE TABLE non_talk (
+              recording_id INTEGER NOT NULL REFERENCES recordings(recording_id),
+              begin_seconds REAL, end_seconds REAL, duration_seconds REAL);
+            CREATE TABLE interruptions (
+              recording_id INTEGER NOT NULL REFERENCES recordings(recording_id), by_participant TEXT,
+              begin_seconds REAL, end_seconds REAL, overlap_seconds REAL);
+            CREATE INDEX interruptions_recording ON interruptions(recording_id);
+            CREATE TABLE ctr_problems (file TEXT NOT NULL, byte_offset INTEGER, problem TEXT NOT NULL);
+            """)
+        for c in result.contacts.contacts {
+            try db.execute(
+                sql: "INSERT INTO contacts VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                arguments: [c.contactId, c.channel, c.queueName, c.agentUsername, c.initiationTimestamp, c.lastUpdate,
+                            c.initialContactId, c.previousContactId, c.nextContactId, c.agentInteractionDuration,
+                            c.customerHoldDuration, result.analysesByContact[c.contactId]?.count ?? 0,
+                            String(decoding: c.raw, as: UTF8.self)])
+        }
+        let encoder = CallAnalysis.encoder()
+        for (i, r) in result.recordings.enumerated() {
+            let id = i + 1
+            let a = r.analysis
+            let c = a?.conversation
+            try db.execute(
+                sql: "INSERT INTO recordings VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                arguments: [
+                    id, r.file.relativePath, r.match?.contactId, r.match?.by.rawValue, r.match?.location, r.error,
+                    a?.recording.durationSeconds, a?.recording.sampleRate, a?.recording.encoding, c?.talkSeconds,
+                    c?.silenceSeconds, c?.overlapSeconds, c?.nonTalk.totalSeconds, c?.nonTalk.instances.count,
+                    c?.interruptions.total, c?.interruptions.byAgent, c?.interruptions.byCustomer, c?.backchannels.total,
+                    c?.agentTalkShare, c?.responseLatency.medianSeconds, r.crossCheck?.differenceSeconds,
+                    a.flatMap { try? encoder.encode($0) }.map { String(decoding: $0, as: UTF8.self) },
+                ])
+            guard let a else { continue }
+            for (who, ch) in [("AGENT", a.agent), ("CUSTOMER", a.customer)] {
+                let l = ch.levels
+                try db.execute(
+                    sql: "INSERT INTO channel_metrics VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    arguments: [id, who, ch.talkSeconds, ch.talkRatio, ch.segmentCount, ch.longestMonologueSeconds,
+                                l.speechLevelDbfs, l.noiseFloorDbfs, l.snrDb, l.peakDbfs, l.clippedRatio, l.dropoutSeconds,
+                                ch.loudness.mean])
+                let insert = try db.cachedStatement(sql: "INSERT INTO segments VALUES (?,?,?,?)")
+                for s in ch.segments { try insert.execute(arguments: [id, who, s.start, s.end]) }
+            }
+            for n in a.conversation.nonTalk.instances {
+                try db.execute(sql: "INSERT INTO non_talk VALUES (?,?,?,?)",
+                               arguments: [id, n.beginOffsetSeconds, n.endOffsetSeconds, n.durationSeconds])
+            }
+            for e in a.conversation.interruptions.instances {
+                try db.execute(sql: "INSERT INTO interruptions VALUES (?,?,?,?,?)",
+                               arguments: [id, e.by.rawValue, e.beginOffsetSeconds, e.endOffsetSeconds, e.overlapSeconds])
+            }
+        }
+        for p in result.contacts.problems {
+            try db.execute(sql: "INSERT INTO ctr_problems VALUES (?,?,?)", arguments: [p.file, p.offset, p.problem])
+        }
+    }
+}
