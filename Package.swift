@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "TalkTraceAudioTests", dependencies: ["TalkTraceAudio", "_TestSupport"]),
         .testTarget(name: "TalkTraceRecordsTests", dependencies: ["TalkTraceRecords"]),
         .testTarget(name: "TalkTracePipelineTests", dependencies: ["TalkTracePipeline", "_TestSupport"]),
-        .testTarget(name: "TalkTraceCLITests", dependencies: ["_TestSupport"]),
+        .testTarget(name: "TalkTraceCLITests", dependencies: ["talktrace", "_TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

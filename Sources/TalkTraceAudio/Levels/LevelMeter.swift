@@ -20,8 +20,8 @@ public struct ChannelLevels: Sendable, Equatable, Codable {
 public struct Loudness: Sendable, Equatable, Codable {
     /// Mean of `perSecond` scores (0–100); nil when the channel never talks.
     public var mean: Double?
-    /// `[second, score]` for every whole second of the recording that holds talk; score 0–100
-    /// maps -60..0 dBFS linearly.
+    /// `[second, score]` for every whole second of the recording holding at least 0.25 s of talk;
+    /// the score maps the RMS level of that talk, -60..0 dBFS, linearly onto 0–100.
     public var perSecond: [[Double]]
 
     /// Score for a level in dBFS.
@@ -77,7 +77,8 @@ public struct LevelMeter: Sendable {
     public mutating func settle(accepted: Bool) {
         if accepted {
             speech.merge(candidate)
-            for (second, sum, n) in candidateSeconds {
+            let minFrames = max(1, Int(0.25 / frameSeconds))
+            for (second, sum, n) in candidateSeconds where n >= minFrames {
                 let db = 10 * log10(max(2 * sum / Double(n), 1e-20))
                 let score = Loudness.score(dbfs: db).rounded()
                 if let last = loudness.last, Int(last[0]) == second {

@@ -1,0 +1,86 @@
+import Testing
+@testable import TalkTraceAudio
+
+@Suite("Segments and conversation metrics")
+struct SegmentAndConversationTests {
+    /// Runs a builder over a weak/strong pattern given as characters: `S` strong, `w` weak, `.` none.
+    func segments(_ pattern: String) -> [SegmentBuilder.Outcome] {
+        var p = ActivityParameters()
+        p.minStrongSeconds = 0.03
+        var b = SegmentBuilder(parameters: p, frameSeconds: 0.01)
+        var out: [SegmentBuilder.Outcome] = []
+        let features = FrameFeatures()
+        for c in pattern {
+            let d = FrameDecision(weak: c != ".", strong: c == "S", levelDB: -20, dropout: false, echo: false, features: features)
+            if let o = b.push(d) { out.append(o) }
+        }
+        if let o = b.finish() { out.append(o) }
+        return out
+    }
+
+    @Test("Pauses under 300 ms are bridged, longer ones split")
+    func bridging() {
+        let talk = String(repeating: "S", count: 20)
+        #expect(segments(talk + String(repeating: ".", count: 25) + talk) == [.accepted(startFrame: 0, endFrame: 65)])
+        #expect(segments(talk + String(repeating: ".", count: 35) + talk)
+            == [.accepted(startFrame: 0, endFrame: 20), .accepted(startFrame: 55, endFrame: 75)])
+    }
+
+    @Test("Weak-only stretches and islands under 60 ms are not talk")
+    func rejects() {
+        #expect(segments(String(repeating: "w", count: 50)) == [.rejected])
+        #expect(segments("SSSSS") == [.rejected])
+        #expect(segments("wwSSSSSwww") == [.accepted(startFrame: 0, endFrame: 10)])
+    }
+
+    func s(_ a: Double, _ b: Double) -> Segment { Segment(start: a, end: b) }
+
+    @Test("Talk, silence, overlap and non-talk instances")
+    func totals() {
+        let m = ConversationMetrics(agent: [s(0, 10), s(20, 25)], customer: [s(9, 15), s(30, 31)], duration: 40)
+        #expect(m.talkSeconds == 21)
+        #expect(m.overlapSeconds == 1)
+        #expect(m.silenceSeconds == 19)
+        #expect(m.nonTalk.instances.map { [$0.beginOffsetSeconds, $0.endOffsetSeconds] } == [[15, 20], [25, 30], [31, 40]])
+        #expect(m.nonTalk.totalSeconds == 19)
+        #expect(m.agentTalkShare == 0.682)
+    }
+
+    @Test("An interruption: the other stops within the overlap")
+    func interruption() {
+        // Customer talks 0-10; agent starts at 9.2 and the customer stops at 10: agent interrupts.
+        let m = ConversationMetrics(agent: [s(9.2, 14)], customer: [s(0, 10)], duration: 20)
+        #expect(m.interruptions.total == 1)
+        #expect(m.interruptions.byAgent == 1)
+        #expect(m.interruptions.byCustomer == 0)
+        #expect(m.interruptions.instances.first?.overlapSeconds == 0.8)
+        #expect(m.backchannels.total == 0)
+    }
+
+    @Test("A backchannel inside the other's talk is not an interruption")
+    func backchannel() {
+        let m = ConversationMetrics(agent: [s(0, 10)], customer: [s(4, 4.4), s(12, 13)], duration: 20)
+        #expect(m.interruptions.total == 0)
+        #expect(m.backchannels.total == 1)
+        #expect(m.backchannels.byCustomer == 1)
+    }
+
+    @Test("A turn change with a brief overlap is not an interruption; latency is the gap")
+    func turns() {
+        let m = ConversationMetrics(agent: [s(0, 5), s(9, 12)], customer: [s(4.9, 8), s(12.5, 14)], duration: 15)
+        #expect(m.interruptions.total == 0)
+        // customer answers agent at 4.9 (overlap, not a gap: skipped), agent answers at 9 (1 s),
+        // customer answers at 12.5 (0.5 s).
+        #expect(m.responseLatency.agentMedianSeconds == 1)
+        #expect(m.responseLatency.customerMedianSeconds == 0.5)
+        #expect(m.responseLatency.turnChanges == 2)
+    }
+
+    @Test("Longest monologue spans pauses and backchannels, not the other's turns")
+    func monologue() {
+        let agent = [s(0, 5), s(5.5, 12), s(20, 22)]
+        let customer = [s(6, 6.5), s(13, 19)]
+        #expect(ConversationMetrics.longestMonologue(agent, other: customer) == 12)
+        #expect(ConversationMetrics.longestMonologue(customer, other: agent) == 6)
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+@testable import TalkTraceAudio
+import _TestSupport
+
+@Suite("Spectral frames (FFTW)")
+struct SpectralTests {
+    @Test("Frame geometry follows the sample rate")
+    func geometry() {
+        let g8 = FrameGeometry(sampleRate: 8000)
+        #expect(g8.hop == 80)
+        #expect(g8.window == 256)
+        let g16 = FrameGeometry(sampleRate: 16000)
+        #expect(g16.hop == 160)
+        #expect(g16.window == 512)
+        let g44 = FrameGeometry(sampleRate: 44100)
+        #expect(g44.hop == 441)
+        #expect(g44.window == 1024)
+        // Bands cover 250..3600 Hz in increasing bins.
+        #expect(g8.bandEdges.first == 8)  // 250 Hz / 31.25 Hz per bin
+        #expect(g8.bandEdges.last == 115) // 3600 Hz / 31.25
+        #expect(zip(g8.bandEdges, g8.bandEdges.dropFirst()).allSatisfy { $0 < $1 })
+    }
+
+    @Test("A 1 kHz tone lands in bin 32 with the right energy")
+    func toneBin() {
+        let fft = RealFFT(size: 256)
+        for i in 0..<256 { fft.input.pointer[i] = 0.5 * Float(sin(2 * Double.pi * 1000 * Double(i) / 8000)) }
+        var power = [Float](repeating: 0, count: fft.binCount)
+        power.withUnsafeMutableBufferPointer { fft.powerSpectrum(into: $0.baseAddress!) }
+        let peak = power.indices.max { power[$0] < power[$1] }!
+        #expect(peak == 32)
+        // Unwindowed, bin-centred: |X|^2 = (A N / 2)^2 = 64^2.
+        #expect(abs(power[32] - 4096) < 1)
+        #expect(power[31] < 1e-6 && power[33] < 1e-6)
+    }
+
+    @Test("Band power equals the tone's mean-square power (Parseval, Hann window)")
+    func bandPower() {
+        let g = FrameGeometry(sampleRate: 8000)
+        var framer = SpectralFramer(geometry: g)
+        var x = TestSupport.silence(1.0)
+        TestSupport.addTone(&x, frequency: 1000, amplitude: 0.5, start: 0, end: 1)
+        var bands = [Float](repeating: 0, count: g.bandCount)
+        var frames: [[Float]] = []
+        var features: [FrameFeatures] = []
+        bands.withUnsafeMutableBufferPointer { b in
+            x.withUnsafeBufferPointer { s in
+                framer.push(s.baseAddress!, count: s.count, bands: b.baseAddress!) { p, f in
+                    frames.append(Array(UnsafeBufferPointer(start: p, count: g.bandCount)))
+                    features.append(f)
+                }
+            }
+        }
+        // Frame k is centred on hop k and needs samples up to 80k + 40 + 128: 98 complete frames
+        // in 8000 samples (the last two wait for `flush`).
+        #expect(frames.count == 98)
+        let middle = frames[50]
+        let total = middle.reduce(0, +)
+        #expect(abs(total - 0.125) < 0.125 * 0.02)  // A^2/2 within 2 %
+        let band = g.bandEdges.firstIndex { $0 > 32 }! - 1
+        #expect(middle[band] / total > 0.99)
+        #expect(abs(features[50].hopPower - 0.125) < 0.002)
+        #expect(abs(features[50].hopPeak - 0.5) < 0.01)
+        #expect(!features[50].impulsive)
+    }
+
+    @Test("A single-sample click is impulsive, a tone is not")
+    func impulsive() {
+        let g = FrameGeometry(sampleRate: 8000)
+        var framer = SpectralFramer(geometry: g)
+        var x = TestSupport.silence(0.5)
+        TestSupport.addNoise(&x, rms: 0.0003, seed: 3)
+        x[2000] = 0.8
+        var bands = [Float](repeating: 0, count: g.bandCount)
+        var flags: [Bool] = []
+        bands.withUnsafeMutableBufferPointer { b in
+            x.withUnsafeBufferPointer { s in
+                framer.push(s.baseAddress!, count: s.count, bands: b.baseAddress!) { _, f in flags.append(f.impulsive) }
+            }
+        }
+        // Sample 2000 is in frame 25; the 32 ms window sees it from frames 23 to 26.
+        #expect(flags[25])
+        #expect(flags.filter { $0 }.count <= 4)
+        #expect(!flags[10])
+    }
+}
