@@ -178,7 +178,9 @@ public struct ActivityDetector: ~Copyable {
             if channel == 0 { couplingHistogram.0.add(level - otherRecent) } else { couplingHistogram.1.add(level - otherRecent) }
         }
         let coupling = channel == 0 ? self.coupling.0 : self.coupling.1
-        let echo = coupling.map { level <= otherRecent + $0 + p.echoMargin } ?? false
+        // Echo and sidetone are always well down on the talker (return loss): a coupling near 0 dB
+        // means two people talking, not a leak, and must not silence either of them.
+        let echo = coupling.map { $0 <= p.maxEchoCoupling && level <= otherRecent + $0 + p.echoMargin } ?? false
         let weak = score > p.weakSNR && !echo
         var strong = weak && score > p.strongSNR && !featureRing[idx].impulsive
         if strong {

@@ -16,6 +16,16 @@ public struct ActivityParameters: Sendable, Equatable, Codable {
     public var minStrongSeconds = 0.05
     /// Pauses shorter than this are bridged into one segment (seconds): the 300 ms convention.
     public var bridgeSeconds = 0.300
+    /// Talk reaches at most this far before a segment's first strong frame and after its last
+    /// (seconds): onsets and decays, not a background murmur.
+    public var headSeconds = 0.3
+    public var tailSeconds = 0.4
+    /// A candidate closes after this long without a strong frame, even if weak frames go on (s).
+    public var releaseSeconds = 1.0
+    /// After the call, segments whose typical level (mean of their strong frames) is this many dB
+    /// below the channel's reference (the level half the channel's talk time reaches) are
+    /// dropped: a talker behind the caller, 14–20 dB down, never reaches it.
+    public var segmentLevelGate: Float = 8
     /// Segments shorter than this are dropped (seconds).
     public var minSegmentSeconds = 0.060
     /// Noise-floor tracking: minimum statistics over `noiseWindowSeconds`, in
@@ -34,6 +44,8 @@ public struct ActivityParameters: Sendable, Equatable, Codable {
     public var echoMaxDelaySeconds = 0.12
     /// A frame within this many dB of the predicted echo of the other channel is echo, not talk.
     public var echoMargin: Float = 8
+    /// Couplings louder than this (dB) are not echo: the echo test is off for the channel.
+    public var maxEchoCoupling: Float = -10
 
     public init() {}
 }

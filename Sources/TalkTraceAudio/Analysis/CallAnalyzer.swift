@@ -19,6 +19,9 @@ struct ChannelTrack {
     var builder: SegmentBuilder
     var meter: LevelMeter
     var segments: [Segment] = []
+    /// Loudest strong frame of each segment (dBFS), parallel to `segments`.
+    var peaks: [Float] = []
+    let levelGate: Float
     let frameSeconds: Double
     let hop: Int
 
@@ -27,6 +30,7 @@ struct ChannelTrack {
         meter = LevelMeter(frameSeconds: geometry.frameSeconds)
         frameSeconds = geometry.frameSeconds
         hop = geometry.hop
+        levelGate = parameters.segmentLevelGate
     }
 
     @inline(__always)
@@ -37,12 +41,34 @@ struct ChannelTrack {
 
     mutating func finish() {
         if let outcome = builder.finish() { settle(outcome) }
+        dropBackground()
+    }
+
+    /// Drops segments far quieter than the channel's own talk: the reference is the peak level
+    /// that half of the talk time reaches (a duration-weighted median), so the main talker sets it.
+    mutating func dropBackground() {
+        guard segments.count > 1 else { return }
+        let order = peaks.indices.sorted { peaks[$0] > peaks[$1] }
+        let total = segments.reduce(0) { $0 + $1.duration }
+        var acc = 0.0, reference = peaks[order[0]]
+        for i in order {
+            acc += segments[i].duration
+            reference = peaks[i]
+            if acc >= total / 2 { break }
+        }
+        var kept: [Segment] = [], keptPeaks: [Float] = []
+        for (s, p) in zip(segments, peaks) where p >= reference - levelGate {
+            kept.append(s); keptPeaks.append(p)
+        }
+        segments = kept
+        peaks = keptPeaks
     }
 
     private mutating func settle(_ outcome: SegmentBuilder.Outcome) {
         switch outcome {
-        case let .accepted(start, end):
+        case let .accepted(start, end, peak):
             segments.append(Segment(start: Double(start) * frameSeconds, end: Double(end) * frameSeconds))
+            peaks.append(peak)
             meter.settle(accepted: true)
         case .rejected:
             meter.settle(accepted: false)

@@ -113,7 +113,7 @@ public struct SoundFile: ~Copyable {
             return AudioInputError(path: path, problem: problem)
         }
         if let truncation = Self.truncationNote(opened) {
-            throw fail("truncated: \(truncation)")
+            throw fail("truncated: \(Self.explainTruncation(truncation))")
         }
         if requireStereo {
             if format.channels == 1 {
@@ -163,6 +163,15 @@ public struct SoundFile: ~Copyable {
             return oneLine(String(line)).trimmingCharacters(in: CharacterSet(charactersIn: "* "))
         }
         return nil
+    }
+
+    /// libsndfile logs `RIFF : 960036 (should be 64036)`; say it in words, keep its text.
+    static func explainTruncation(_ note: String) -> String {
+        let numbers = note.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+        if note.hasPrefix("RIFF"), numbers.count == 2 {
+            return "the header declares \(numbers[0] + 8) bytes but the file holds \(numbers[1] + 8) (libsndfile: \(note))"
+        }
+        return note
     }
 
     static func oneLine(_ s: String) -> String {

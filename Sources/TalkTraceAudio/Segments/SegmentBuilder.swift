@@ -25,30 +25,44 @@ extension Double {
 
 /// Stage 5 of the pipeline: frame decisions -> talk segments for one channel.
 ///
-/// Weak frames form candidates; gaps shorter than `bridgeSeconds` are bridged; a candidate closes
-/// once a longer gap has passed, and it becomes a segment if it holds `minStrongSeconds` of strong
-/// frames and lasts `minSegmentSeconds`. Works frame by frame; memory holds only the current
-/// candidate's bounds.
+/// Weak frames form candidates; gaps shorter than `bridgeSeconds` are bridged. Strong frames
+/// anchor the talk: a candidate reaches back at most `headSeconds` before its first strong frame
+/// and on at most `tailSeconds` after its last, and it closes once `releaseSeconds` pass without a
+/// strong frame, so a background talker's weak murmur cannot stretch a segment or chain two
+/// apart. A closed candidate becomes a segment if it holds `minStrongSeconds` of strong frames and
+/// lasts `minSegmentSeconds`. Works frame by frame; memory holds only the current candidate.
 public struct SegmentBuilder: Sendable {
     /// What happened to a candidate when it closed.
     public enum Outcome: Sendable, Equatable {
-        case accepted(startFrame: Int, endFrame: Int)
+        /// Frames `[startFrame, endFrame)` are talk; `peakDB` is the mean level of its strong
+        /// frames (dBFS): the segment's typical loudness, robust to one loud frame.
+        case accepted(startFrame: Int, endFrame: Int, peakDB: Float)
         case rejected
     }
 
     let bridgeFrames: Int
     let minStrongFrames: Int
     let minFrames: Int
+    let headFrames: Int
+    let tailFrames: Int
+    let releaseFrames: Int
     private(set) var candidateStart = -1
     private(set) var lastWeak = -1
+    private var firstStrong = -1
+    private var lastStrong = -1
+    private var peak: Float = 0
     private var strongFrames = 0
     private var frame = 0
 
     public init(parameters: ActivityParameters, frameSeconds: Double) {
         let fps = 1 / frameSeconds
-        bridgeFrames = max(1, Int((parameters.bridgeSeconds * fps).rounded()))
-        minStrongFrames = max(1, Int((parameters.minStrongSeconds * fps).rounded()))
-        minFrames = max(1, Int((parameters.minSegmentSeconds * fps).rounded()))
+        func frames(_ s: Double) -> Int { max(1, Int((s * fps).rounded())) }
+        bridgeFrames = frames(parameters.bridgeSeconds)
+        minStrongFrames = frames(parameters.minStrongSeconds)
+        minFrames = frames(parameters.minSegmentSeconds)
+        headFrames = frames(parameters.headSeconds)
+        tailFrames = frames(parameters.tailSeconds)
+        releaseFrames = frames(parameters.releaseSeconds)
     }
 
     /// Whether a candidate is open.
@@ -60,13 +74,21 @@ public struct SegmentBuilder: Sendable {
     public mutating func push(_ d: FrameDecision) -> Outcome? {
         defer { frame &+= 1 }
         var outcome: Outcome?
-        if candidateStart >= 0, frame - lastWeak > bridgeFrames {
+        if candidateStart >= 0,
+           frame - lastWeak > bridgeFrames || (lastStrong >= 0 && frame - lastStrong > releaseFrames) {
             outcome = close()
         }
         if d.weak {
-            if candidateStart < 0 { candidateStart = frame; strongFrames = 0 }
+            if candidateStart < 0 {
+                candidateStart = frame; strongFrames = 0; firstStrong = -1; lastStrong = -1; peak = 0
+            }
             lastWeak = frame
-            if d.strong { strongFrames &+= 1 }
+            if d.strong {
+                strongFrames &+= 1
+                if firstStrong < 0 { firstStrong = frame }
+                lastStrong = frame
+                peak += d.levelDB
+            }
         }
         return outcome
     }
@@ -77,10 +99,13 @@ public struct SegmentBuilder: Sendable {
     }
 
     private mutating func close() -> Outcome {
-        let start = candidateStart, end = lastWeak + 1
+        let candidate = candidateStart
         candidateStart = -1
+        guard firstStrong >= 0 else { return .rejected }
+        let start = max(candidate, firstStrong - headFrames)
+        let end = min(lastWeak + 1, lastStrong + 1 + tailFrames)
         if strongFrames >= minStrongFrames, end - start >= minFrames {
-            return .accepted(startFrame: start, endFrame: end)
+            return .accepted(startFrame: start, endFrame: end, peakDB: peak / Float(strongFrames))
         }
         return .rejected
     }

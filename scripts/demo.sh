@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The main job on the bundled data: set up, build in release, batch-analyze TestAudio/recordings
+# against TestAudio/ctr into out/testaudio, and analyze one call on the command line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh
+swift build -c release --product talktrace
+bin=.build/release/talktrace
+"$bin" batch TestAudio/recordings --ctr TestAudio/ctr --out out/testaudio
+echo
+first=$(find TestAudio/recordings -name '*.wav' | sort | head -1)
+"$bin" analyze "$first"
