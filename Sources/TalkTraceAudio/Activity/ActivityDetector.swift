@@ -125,20 +125,23 @@ public struct ActivityDetector: ~Copyable {
     @inline(__always)
     func decibels(_ power: Float) -> Float { power > 1e-20 ? 10 * log10f(2 * power) : -200 }
 
+    /// Mean over bands of max(0, band SNR in dB), with one logarithm per frame: the mean of
+    /// logs is the log of the product.
     @inline(__always)
     private func score(channel: Int, slot: Int, floor: UnsafeMutablePointer<Float>) -> Float {
         let p = bandRing + (channel &* ringSize &+ slot) &* bands
-        var sum: Float = 0
+        var product: Double = 1
+        var unfloored = 0
         for b in 0..<bands {
             let f = floor[b]
             if f.isFinite, f > 0 {
                 let ratio = p[b] / f
-                if ratio > 1 { sum += 10 * log10f(ratio) }
+                if ratio > 1 { product *= Double(min(ratio, 1e12)) }
             } else if p[b] > 1e-12 {
-                sum += 30  // no floor yet (the channel was digital silence until now)
+                unfloored &+= 1  // no floor yet (the channel was digital silence until now)
             }
         }
-        return sum / Float(bands)
+        return (10 * Float(log10(product)) + 30 * Float(unfloored)) / Float(bands)
     }
 
     @inline(__always)
@@ -151,10 +154,11 @@ public struct ActivityDetector: ~Copyable {
         // The other channel's loudest level in the echo window ending at this frame.
         var recent0: Float = -200, recent1: Float = -200
         let lags = min(echoLags, t)
-        for lag in 0...lags {
-            let s = (t &- lag) % ringSize
+        var s = slot
+        for _ in 0...lags {
             recent0 = max(recent0, levelRing[s])
             recent1 = max(recent1, levelRing[ringSize &+ s])
+            s = s == 0 ? ringSize &- 1 : s &- 1
         }
         let d0 = decideOne(channel: 0, slot: slot, score: s0, level: l0, otherScore: s1, otherRecent: recent1)
         let d1 = decideOne(channel: 1, slot: slot, score: s1, level: l1, otherScore: s0, otherRecent: recent0)

@@ -17,6 +17,8 @@ struct NoiseTracker: ~Copyable {
     private let ring: UnsafeMutablePointer<Float>
     /// The floor: min over ring and current, times `bias`.
     let floor: UnsafeMutablePointer<Float>
+    /// Minimum over the ring, per band.
+    private let ringMin: UnsafeMutablePointer<Float>
     private var framesInCurrent = 0
     private var ringFilled = 0
     private var ringNext = 0
@@ -32,6 +34,8 @@ struct NoiseTracker: ~Copyable {
         current = .allocate(capacity: bands)
         ring = .allocate(capacity: bands * self.subWindows)
         floor = .allocate(capacity: bands)
+        ringMin = .allocate(capacity: bands)
+        ringMin.initialize(repeating: .infinity, count: bands)
         smoothed.initialize(repeating: 0, count: bands)
         current.initialize(repeating: .infinity, count: bands)
         ring.initialize(repeating: .infinity, count: bands * self.subWindows)
@@ -39,7 +43,7 @@ struct NoiseTracker: ~Copyable {
     }
 
     deinit {
-        smoothed.deallocate(); current.deallocate(); ring.deallocate(); floor.deallocate()
+        smoothed.deallocate(); current.deallocate(); ring.deallocate(); floor.deallocate(); ringMin.deallocate()
     }
 
     /// Whether any frame has reached the tracker yet.
@@ -63,11 +67,13 @@ struct NoiseTracker: ~Copyable {
             ringNext = (ringNext &+ 1) % subWindows
             ringFilled = min(ringFilled &+ 1, subWindows)
             framesInCurrent = 0
+            // The ring changes once per sub-window: its minimum is recomputed only then.
+            for b in 0..<bands {
+                var m = Float.infinity
+                for r in 0..<ringFilled { m = min(m, ring[r &* bands &+ b]) }
+                ringMin[b] = m
+            }
         }
-        for b in 0..<bands {
-            var m = current[b]
-            for r in 0..<ringFilled { m = min(m, ring[r &* bands &+ b]) }
-            floor[b] = m * bias
-        }
+        for b in 0..<bands { floor[b] = min(ringMin[b], current[b]) * bias }
     }
 }
