@@ -51,6 +51,9 @@ public struct ActivityDetector: ~Copyable {
     /// Current estimates (dB); nil until there is enough evidence.
     public private(set) var speechLevel: (Float?, Float?) = (nil, nil)
     public private(set) var coupling: (Float?, Float?) = (nil, nil)
+    /// Envelope correlation of each channel with the other's delayed level (channel 0 = left).
+    public private(set) var echo0: EchoEvidence
+    public private(set) var echo1: EchoEvidence
     private var framesIn: Int = 0
     private var framesOut: Int = 0
 
@@ -79,6 +82,8 @@ public struct ActivityDetector: ~Copyable {
         featureRing = .allocate(capacity: 2 * ringSize)
         featureRing.initialize(repeating: FrameFeatures(), count: 2 * ringSize)
         levelHistogram = (LevelHistogram(), LevelHistogram())
+        echo0 = EchoEvidence(lags: echoLags)
+        echo1 = EchoEvidence(lags: echoLags)
         couplingHistogram = (LevelHistogram(), LevelHistogram())
     }
 
@@ -162,6 +167,10 @@ public struct ActivityDetector: ~Copyable {
         }
         let d0 = decideOne(channel: 0, slot: slot, score: s0, level: l0, otherScore: s1, otherRecent: recent1)
         let d1 = decideOne(channel: 1, slot: slot, score: s1, level: l1, otherScore: s0, otherRecent: recent0)
+        // Echo evidence: while one channel clearly talks and the other does not, how well does the
+        // quiet channel's level follow the talker's, and at which delay?
+        if s1 > parameters.strongSNR + 5, !d0.strong, !d0.dropout { echo0.add(level: l0, slot: slot, otherRing: levelRing + ringSize, ringSize: ringSize, lags: min(echoLags, t)) }
+        if s0 > parameters.strongSNR + 5, !d1.strong, !d1.dropout { echo1.add(level: l1, slot: slot, otherRing: levelRing, ringSize: ringSize, lags: min(echoLags, t)) }
         framesOut &+= 1
         decide(d0, d1)
     }
@@ -214,5 +223,55 @@ public struct ActivityDetector: ~Copyable {
                 coupling.1 = couplingHistogram.1.percentile(0.5)
             }
         }
+    }
+}
+
+/// Running sums for the Pearson correlation between a channel's frame level and the other
+/// channel's level `lag` frames earlier, for every lag up to the echo window: a leak of the
+/// other's voice follows it at a fixed delay; independent sound does not.
+public struct EchoEvidence: Sendable {
+    let lags: Int
+    private var n = 0
+    private var sx = 0.0, sxx = 0.0
+    private var sy: [Double], syy: [Double], sxy: [Double]
+    /// Level differences (this - other at the best lag are computed at the end), dB.
+    private var ratioSum: [Double]
+
+    init(lags: Int) {
+        self.lags = lags
+        sy = Array(repeating: 0, count: lags + 1); syy = sy; sxy = sy; ratioSum = sy
+    }
+
+    @inline(__always)
+    mutating func add(level: Float, slot: Int, otherRing: UnsafeMutablePointer<Float>, ringSize: Int, lags available: Int) {
+        guard available == lags else { return }  // only once the whole window exists
+        let x = Double(max(level, -100))
+        n &+= 1
+        sx += x; sxx += x * x
+        var s = slot
+        for lag in 0...lags {
+            let y = Double(max(otherRing[s], -100))
+            sy[lag] += y; syy[lag] += y * y; sxy[lag] += x * y; ratioSum[lag] += x - y
+            s = s == 0 ? ringSize &- 1 : s &- 1
+        }
+    }
+
+    /// Frames that contributed.
+    public var frames: Int { n }
+
+    /// The best lag (frames), its correlation and the mean level ratio there (dB); nil with too
+    /// little evidence (under 2 s of the other channel talking).
+    public func best(minimumFrames: Int) -> (lag: Int, correlation: Double, ratioDB: Double)? {
+        guard n >= minimumFrames else { return nil }
+        let nd = Double(n)
+        var best: (Int, Double, Double)?
+        for lag in 0...lags {
+            let cov = sxy[lag] / nd - (sx / nd) * (sy[lag] / nd)
+            let vx = sxx / nd - (sx / nd) * (sx / nd), vy = syy[lag] / nd - (sy[lag] / nd) * (sy[lag] / nd)
+            guard vx > 1e-9, vy > 1e-9 else { continue }
+            let r = cov / (vx * vy).squareRoot()
+            if best == nil || r > best!.1 { best = (lag, r, ratioSum[lag] / nd) }
+        }
+        return best
     }
 }

@@ -5,6 +5,8 @@ public struct CallAnalysis: Sendable, Equatable, Codable {
     public var agent: ChannelAnalysis
     public var customer: ChannelAnalysis
     public var conversation: ConversationMetrics
+    /// Echo, clipping, one-way audio, music on hold, swapped channels.
+    public var quality: CallQuality
     /// How the analysis was made (version, frame hop), so figures can be compared across runs.
     public var analyzer: AnalyzerInfo
 }

@@ -21,6 +21,8 @@ struct ChannelTrack {
     var segments: [Segment] = []
     /// Loudest strong frame of each segment (dBFS), parallel to `segments`.
     var peaks: [Float] = []
+    /// Steady non-talk sound (music on hold, tones), seconds.
+    var music: [Segment] = []
     let levelGate: Float
     let frameSeconds: Double
     let hop: Int
@@ -70,6 +72,9 @@ struct ChannelTrack {
             segments.append(Segment(start: Double(start) * frameSeconds, end: Double(end) * frameSeconds))
             peaks.append(peak)
             meter.settle(accepted: true)
+        case let .music(start, end):
+            music.append(Segment(start: Double(start) * frameSeconds, end: Double(end) * frameSeconds))
+            meter.settle(accepted: false)
         case .rejected:
             meter.settle(accepted: false)
         }
@@ -192,15 +197,26 @@ public enum CallAnalyzer {
                 talkRatio: duration > 0 ? (talk / duration * 1000).rounded() / 1000 : 0,
                 levels: track.meter.levels(), loudness: track.meter.loudnessScores())
         }
+        let agent = channel(agentTrack, agentSegments, other: customerSegments)
+        let customer = channel(customerTrack, customerSegments, other: agentSegments)
+        // Leak into the customer channel comes from the agent, and the reverse.
+        let agentEvidence = map.agent == 0 ? detector.echo0 : detector.echo1
+        let customerEvidence = map.agent == 0 ? detector.echo1 : detector.echo0
+        let echo = CallQuality.leak(customerEvidence, frameSeconds: geometry.frameSeconds,
+                                    talkerLevel: agent.levels.speechLevelDbfs, noiseFloor: customer.levels.noiseFloorDbfs)
+        let sidetone = CallQuality.leak(agentEvidence, frameSeconds: geometry.frameSeconds,
+                                        talkerLevel: customer.levels.speechLevelDbfs, noiseFloor: agent.levels.noiseFloorDbfs)
         return CallAnalysis(
             recording: RecordingInfo(
                 path: path, location: nil, contactId: ContactIdInName.find(in: path),
                 durationSeconds: duration.roundedToMilliseconds, sampleRate: format.sampleRate, channels: format.channels,
                 encoding: format.encodingName,
                 agentChannel: ChannelMap.name(map.agent), customerChannel: ChannelMap.name(map.customer)),
-            agent: channel(agentTrack, agentSegments, other: customerSegments),
-            customer: channel(customerTrack, customerSegments, other: agentSegments),
+            agent: agent,
+            customer: customer,
             conversation: ConversationMetrics(agent: agentSegments, customer: customerSegments, duration: duration),
+            quality: CallQuality(agent: agent, customer: customer, agentMusic: agentTrack.music, customerMusic: customerTrack.music,
+                                 echo: echo, sidetone: sidetone, duration: duration),
             analyzer: AnalyzerInfo(version: CallAnalysis.version, hopSeconds: geometry.frameSeconds, fftSize: geometry.window))
     }
 

@@ -37,6 +37,8 @@ public struct SegmentBuilder: Sendable {
         /// Frames `[startFrame, endFrame)` are talk; `peakDB` is the mean level of its strong
         /// frames (dBFS): the segment's typical loudness, robust to one loud frame.
         case accepted(startFrame: Int, endFrame: Int, peakDB: Float)
+        /// Steady for `musicMinSeconds` or more (music on hold, a tone): not talk, but reported.
+        case music(startFrame: Int, endFrame: Int)
         case rejected
     }
 
@@ -51,6 +53,9 @@ public struct SegmentBuilder: Sendable {
     private var firstStrong = -1
     private var lastStrong = -1
     private var peak: Float = 0
+    private var fluxSum: Float = 0
+    let musicFrames: Int
+    let musicFlux: Float
     private var strongFrames = 0
     private var frame = 0
 
@@ -63,6 +68,8 @@ public struct SegmentBuilder: Sendable {
         headFrames = frames(parameters.headSeconds)
         tailFrames = frames(parameters.tailSeconds)
         releaseFrames = frames(parameters.releaseSeconds)
+        musicFrames = frames(parameters.musicMinSeconds)
+        musicFlux = parameters.musicMaxFlux
     }
 
     /// Whether a candidate is open.
@@ -80,7 +87,7 @@ public struct SegmentBuilder: Sendable {
         }
         if d.weak {
             if candidateStart < 0 {
-                candidateStart = frame; strongFrames = 0; firstStrong = -1; lastStrong = -1; peak = 0
+                candidateStart = frame; strongFrames = 0; firstStrong = -1; lastStrong = -1; peak = 0; fluxSum = 0
             }
             lastWeak = frame
             if d.strong {
@@ -88,6 +95,7 @@ public struct SegmentBuilder: Sendable {
                 if firstStrong < 0 { firstStrong = frame }
                 lastStrong = frame
                 peak += d.levelDB
+                fluxSum += d.features.flux
             }
         }
         return outcome
@@ -104,6 +112,9 @@ public struct SegmentBuilder: Sendable {
         guard firstStrong >= 0 else { return .rejected }
         let start = max(candidate, firstStrong - headFrames)
         let end = min(lastWeak + 1, lastStrong + 1 + tailFrames)
+        if strongFrames >= musicFrames, fluxSum / Float(strongFrames) < musicFlux {
+            return .music(startFrame: start, endFrame: end)
+        }
         if strongFrames >= minStrongFrames, end - start >= minFrames {
             return .accepted(startFrame: start, endFrame: end, peakDB: peak / Float(strongFrames))
         }

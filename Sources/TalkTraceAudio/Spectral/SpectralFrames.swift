@@ -61,9 +61,14 @@ public struct FrameFeatures: Sendable {
     public var hopClipped: Int32 = 0
     /// Whether the window is impulsive (its peak towers over its RMS: clicks, not speech).
     public var impulsive: Bool = false
+    /// Spectral change over the last 20 ms: sum |P_t - P_t-2| / sum (P_t + P_t-2) over the bands,
+    /// 0 (a held note, a tone) to 1. Speech moves from sound to sound every few tens of ms; music
+    /// on hold and signalling tones hold still.
+    public var flux: Float = 0
 
-    public init(hopPower: Float = 0, hopPeak: Float = 0, hopClipped: Int32 = 0, impulsive: Bool = false) {
+    public init(hopPower: Float = 0, hopPeak: Float = 0, hopClipped: Int32 = 0, impulsive: Bool = false, flux: Float = 0) {
         self.hopPower = hopPower; self.hopPeak = hopPeak; self.hopClipped = hopClipped; self.impulsive = impulsive
+        self.flux = flux
     }
 }
 
@@ -78,6 +83,9 @@ public struct SpectralFramer: ~Copyable {
     /// `geometry.bandEdges`, copied out of the array so the per-frame loop touches no ARC.
     private let edges: UnsafeMutablePointer<Int>
     private let bandCount: Int
+    /// Band power of the last two frames, for `FrameFeatures.flux`.
+    private let previous: UnsafeMutablePointer<Float>
+    private var frameParity = 0
     /// Samples in `history` so far.
     private var filled: Int
     /// Samples still needed before the next frame's window is complete.
@@ -105,6 +113,8 @@ public struct SpectralFramer: ~Copyable {
         self.powerScale = 2 / (Float(n) * sumW2)
         self.clipLevel = fullScale * 0.999
         self.bandCount = geometry.bandCount
+        self.previous = .allocate(capacity: 2 * geometry.bandCount)
+        self.previous.initialize(repeating: 0, count: 2 * geometry.bandCount)
         self.edges = .allocate(capacity: geometry.bandEdges.count)
         self.edges.initialize(from: geometry.bandEdges, count: geometry.bandEdges.count)
         // Centre the first window on the first hop: pretend (window - hop)/2 zeros came before.
@@ -113,7 +123,7 @@ public struct SpectralFramer: ~Copyable {
         self.pendingUntilFrame = n - self.filled
     }
 
-    deinit { edges.deallocate() }
+    deinit { edges.deallocate(); previous.deallocate() }
 
     /// Feeds `count` samples; calls `emit(bands, features)` once per completed frame.
     /// `bands` is valid only during the call.
@@ -220,14 +230,23 @@ public struct SpectralFramer: ~Copyable {
         fft.powerSpectrum(into: power.pointer)
         let p = power.pointer
         let ed = edges
+        // Bands of two frames ago, overwritten in turn: `older` holds frame t-2 (then becomes t).
+        let older = previous + (frameParity &* bandCount)
+        var diff: Float = 0, total: Float = 0
         for b in 0..<bandCount {
             var acc: Float = 0
             for k in ed[b]..<ed[b &+ 1] { acc += p[k] }
-            bands[b] = acc * powerScale
+            let v = acc * powerScale
+            bands[b] = v
+            diff += abs(v - older[b])
+            total += v + older[b]
+            older[b] = v
         }
+        frameParity ^= 1
         // A click: one sample carries most of the window's energy.
         let impulsive = e > 0 && wpeak * wpeak > 0.25 * e
-        return FrameFeatures(hopPower: hopPower, hopPeak: peak, hopClipped: clipped, impulsive: impulsive)
+        return FrameFeatures(hopPower: hopPower, hopPeak: peak, hopClipped: clipped, impulsive: impulsive,
+                             flux: total > 0 ? diff / total : 0)
     }
 }
 

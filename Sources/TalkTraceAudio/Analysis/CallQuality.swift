@@ -1,0 +1,109 @@
+/// Stage 6b: what is wrong with the recording, as far as the two channels can tell.
+public struct CallQuality: Sendable, Equatable, Codable {
+    /// A leak of one participant's voice into the other's channel.
+    public struct Leak: Sendable, Equatable, Codable {
+        public var detected: Bool
+        /// Delay of the leak behind the talker (s), at the frame hop's resolution.
+        public var delaySeconds: Double?
+        /// Level of the leak relative to the talker's speech (dB, negative).
+        public var levelDb: Double?
+        /// Correlation of the leak's level with the talker's at that delay (0–1).
+        public var correlation: Double?
+    }
+    public struct Clipping: Sendable, Equatable, Codable {
+        /// Either channel has at least 0.1 % of its samples at full scale.
+        public var detected: Bool
+        public var agentClippedRatio: Double
+        public var customerClippedRatio: Double
+    }
+    public struct OneWayAudio: Sendable, Equatable, Codable {
+        /// One participant never talks while the other does (at least 5 s).
+        public var detected: Bool
+        /// AGENT or CUSTOMER: whose channel is silent.
+        public var silentParticipant: Participant?
+        /// Whether that channel is digital silence (a dead line), not just quiet.
+        public var digitalSilence: Bool
+    }
+    public struct MusicOnHold: Sendable, Equatable, Codable {
+        public var detected: Bool
+        /// Whose channel carried it (normally CUSTOMER: the caller's line while on hold).
+        public var participant: Participant?
+        /// `[start, end]` seconds of each stretch of music or tone.
+        public var spans: [Segment]
+        public var totalSeconds: Double
+    }
+    public struct ChannelsSwapped: Sendable, Equatable, Codable {
+        /// Whether the evidence points to agent and customer being on each other's channel.
+        public var suspected: Bool
+        /// What was seen, in words.
+        public var evidence: [String]
+    }
+
+    /// Agent's voice in the customer channel (line echo).
+    public var echo: Leak
+    /// Customer's voice in the agent channel (headset sidetone, or echo if swapped).
+    public var sidetone: Leak
+    public var clipping: Clipping
+    public var oneWayAudio: OneWayAudio
+    public var musicOnHold: MusicOnHold
+    public var channelsSwapped: ChannelsSwapped
+}
+
+extension CallQuality {
+    /// Judges a leak from envelope correlation: at least 0.5 at the best delay, 10 dB or more
+    /// down on the talker, and above the channel's own noise floor (else there is nothing to hear).
+    static func leak(_ evidence: EchoEvidence, frameSeconds: Double, talkerLevel: Double?, noiseFloor: Double?) -> Leak {
+        guard let best = evidence.best(minimumFrames: Int(2 / frameSeconds)) else {
+            return Leak(detected: false, delaySeconds: nil, levelDb: nil, correlation: nil)
+        }
+        let audible = talkerLevel.flatMap { t in noiseFloor.map { n in t + best.ratioDB > n + 6 } } ?? false
+        let detected = best.correlation >= 0.5 && best.ratioDB <= -10 && audible
+        return Leak(
+            detected: detected,
+            delaySeconds: (Double(best.lag) * frameSeconds).roundedToMilliseconds,
+            levelDb: (best.ratioDB * 10).rounded() / 10,
+            correlation: (best.correlation * 1000).rounded() / 1000)
+    }
+
+    /// Merges music spans less than 3 s apart.
+    static func mergeSpans(_ spans: [Segment]) -> [Segment] {
+        var out: [Segment] = []
+        for s in spans.sorted(by: { $0.start < $1.start }) {
+            if let last = out.last, s.start - last.end < 3 { out[out.count - 1].end = max(last.end, s.end) } else { out.append(s) }
+        }
+        return out.map { Segment(start: $0.start.roundedToMilliseconds, end: $0.end.roundedToMilliseconds) }
+    }
+
+    init(agent: ChannelAnalysis, customer: ChannelAnalysis, agentMusic: [Segment], customerMusic: [Segment],
+         echo: Leak, sidetone: Leak, duration: Double) {
+        self.echo = echo
+        self.sidetone = sidetone
+        clipping = Clipping(detected: agent.levels.clippedRatio >= 0.001 || customer.levels.clippedRatio >= 0.001,
+                            agentClippedRatio: agent.levels.clippedRatio, customerClippedRatio: customer.levels.clippedRatio)
+        var silent: Participant?
+        if agent.talkSeconds == 0 && customer.talkSeconds >= 5 { silent = .agent }
+        if customer.talkSeconds == 0 && agent.talkSeconds >= 5 { silent = .customer }
+        let silentLevels = silent == .agent ? agent.levels : customer.levels
+        oneWayAudio = OneWayAudio(detected: silent != nil, silentParticipant: silent,
+                                  digitalSilence: silent != nil && silentLevels.dropoutSeconds >= 0.9 * duration)
+        let agentSpans = Self.mergeSpans(agentMusic), customerSpans = Self.mergeSpans(customerMusic)
+        let onAgent = agentSpans.reduce(0) { $0 + $1.duration } > customerSpans.reduce(0) { $0 + $1.duration }
+        let spans = onAgent ? agentSpans : customerSpans
+        musicOnHold = MusicOnHold(
+            detected: !spans.isEmpty, participant: spans.isEmpty ? nil : (onAgent ? .agent : .customer), spans: spans,
+            totalSeconds: spans.reduce(0) { $0 + $1.duration }.roundedToMilliseconds)
+
+        // Amazon Connect: music on hold plays to the caller (left); line echo of the agent shows
+        // up delayed in the caller's channel; the agent greets first.
+        var evidence: [String] = []
+        if musicOnHold.detected && onAgent { evidence.append("music on hold is on the agent channel") }
+        if sidetone.detected, let d = sidetone.delaySeconds, d >= 0.015, !(echo.detected && (echo.delaySeconds ?? 0) >= 0.015) {
+            evidence.append(String(format: "a delayed echo (%.0f ms) of the customer is in the agent channel, none of the agent in the customer channel", d * 1000))
+        }
+        if let a = agent.segments.first, let c = customer.segments.first, c.start + 1 < a.start {
+            evidence.append(String(format: "the customer channel talks first (%.1f s before the agent)", a.start - c.start))
+        }
+        let strong = evidence.contains { $0.hasPrefix("music") || $0.hasPrefix("a delayed echo") }
+        channelsSwapped = ChannelsSwapped(suspected: strong || evidence.count >= 2, evidence: evidence)
+    }
+}
