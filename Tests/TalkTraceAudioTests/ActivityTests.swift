@@ -80,16 +80,39 @@ struct ActivityTests {
     func levels() throws {
         var left = TestSupport.silence(8), right = TestSupport.silence(8)
         TestSupport.addNoise(&right, rms: 0.001, seed: 4)  // noise floor -57 dBFS re sine
-        TestSupport.addTone(&right, frequency: 440, amplitude: 1.2, start: 2, end: 4)  // clips
+        TestSupport.addSpeechLike(&right, amplitude: 2.0, start: 2, end: 4)  // driven into clipping
         for i in right.indices { right[i] = max(-1, min(1, right[i])) }
+        let expectedClipped = Double(right.filter { abs($0) >= 0.999 }.count) / Double(right.count)
         let a = try analyze(left: left, right: right)
         #expect(a.agent.segments.count == 1)
         let l = a.agent.levels
         #expect(abs((l.noiseFloorDbfs ?? 0) - (-57)) < 2)
         #expect((l.peakDbfs ?? -1) > -0.01)
-        // |1.2 sin| >= 1 for 37 % of the tone's samples; the tone fills 2 of 8 s.
-        #expect(abs(l.clippedRatio - 0.0925) < 0.01)
-        #expect((a.agent.loudness.mean ?? 0) > 95)
+        #expect(expectedClipped > 0.001)
+        #expect(abs(l.clippedRatio - expectedClipped) < 0.0005)
+        #expect(a.quality.clipping.detected)
         #expect(a.agent.loudness.perSecond.map { $0[0] } == [2, 3])
+        #expect((a.agent.loudness.mean ?? 0) > 75)
+        #expect(a.quality.oneWayAudio.detected == false)  // 2 s of talk is under the 5 s bar
+    }
+
+    @Test("Held chords are music on hold, not talk; a pure tone pair is neither")
+    func music() throws {
+        var left = TestSupport.silence(16), right = TestSupport.silence(16)
+        TestSupport.addNoise(&left, rms: 0.0005, seed: 11)
+        TestSupport.addNoise(&right, rms: 0.0005, seed: 12)
+        for (i, chord) in [[261.6, 329.6, 392.0], [349.2, 440.0, 523.3], [392.0, 493.9, 587.3]].enumerated() {
+            for f in chord { TestSupport.addTone(&left, frequency: f, amplitude: 0.08, start: 1 + Double(i) * 3, end: 4 + Double(i) * 3) }
+            for f in chord { TestSupport.addTone(&left, frequency: 2 * f, amplitude: 0.03, start: 1 + Double(i) * 3, end: 4 + Double(i) * 3) }
+        }
+        TestSupport.addTone(&right, frequency: 440, amplitude: 0.2, start: 12, end: 14)
+        TestSupport.addTone(&right, frequency: 480, amplitude: 0.2, start: 12, end: 14)
+        let a = try analyze(left: left, right: right)
+        #expect(a.customer.segments.isEmpty)
+        #expect(a.agent.segments.isEmpty)
+        #expect(a.quality.musicOnHold.detected)
+        #expect(a.quality.musicOnHold.participant == .customer)
+        let span = try #require(a.quality.musicOnHold.spans.first)
+        #expect(abs(span.start - 1) < 0.3 && abs(span.end - 10) < 0.5)
     }
 }

@@ -42,7 +42,7 @@ struct BatchTests {
         // Firehose: concatenated, newest copy of A first; the older copy arrives in a later file, gzipped.
         try Data((a1 + broken + b).utf8).write(to: ctr.appendingPathComponent("stream-1-2026-03-03-10-15-00-x"))
         try Data((none + "\n" + bad + "\n").utf8).write(to: ctr.appendingPathComponent("stream-1-2026-03-03-10-16-00-y"))
-        let plain = ctr.appendingPathComponent("stream-1-2026-03-03-10-17-00-z")
+        let plain = ctr.appendingPathComponent("stream-1-2026-03-03-10-17-00-c")
         try Data(a0.utf8).write(to: plain)
         let gz = Process()
         gz.executableURL = URL(fileURLWithPath: "/bin/sh")

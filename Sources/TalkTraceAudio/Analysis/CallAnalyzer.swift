@@ -23,6 +23,9 @@ struct ChannelTrack {
     var peaks: [Float] = []
     /// Steady non-talk sound (music on hold, tones), seconds.
     var music: [Segment] = []
+    /// Mean spectral flux of each segment, parallel to `segments`.
+    var fluxes: [Float] = []
+    let musicMaxFlux: Float
     let levelGate: Float
     let frameSeconds: Double
     let hop: Int
@@ -33,6 +36,7 @@ struct ChannelTrack {
         frameSeconds = geometry.frameSeconds
         hop = geometry.hop
         levelGate = parameters.segmentLevelGate
+        musicMaxFlux = parameters.musicMaxFlux
     }
 
     @inline(__always)
@@ -43,7 +47,30 @@ struct ChannelTrack {
 
     mutating func finish() {
         if let outcome = builder.finish() { settle(outcome) }
+        absorbMusicFragments()
         dropBackground()
+    }
+
+    /// Pieces of music too short to be judged alone (a chord change, the last second before the
+    /// music stops; the noise floor adapts to long music, so it comes back in pieces) are music:
+    /// as steady as music and within 5 s of music, or touching it (within 0.5 s). Spans chain
+    /// forward and backward, so a long hold is absorbed piece by piece.
+    mutating func absorbMusicFragments() {
+        guard !music.isEmpty else { return }
+        var keep = [Bool](repeating: true, count: segments.count)
+        func reach(_ i: Int) -> Double { fluxes[i] < musicMaxFlux ? 5.0 : 0.5 }
+        for order in [Array(segments.indices), Array(segments.indices.reversed())] {
+            for i in order where keep[i] {
+                let s = segments[i], r = reach(i)
+                if music.contains(where: { s.start < $0.end + r && s.end > $0.start - r }) {
+                    keep[i] = false
+                    music.append(s)
+                }
+            }
+        }
+        segments = segments.indices.filter { keep[$0] }.map { segments[$0] }
+        peaks = peaks.indices.filter { keep[$0] }.map { peaks[$0] }
+        fluxes = fluxes.indices.filter { keep[$0] }.map { fluxes[$0] }
     }
 
     /// Drops segments far quieter than the channel's own talk: the reference is the peak level
@@ -64,13 +91,15 @@ struct ChannelTrack {
         }
         segments = kept
         peaks = keptPeaks
+        fluxes = []  // no longer parallel; not needed after this point
     }
 
     private mutating func settle(_ outcome: SegmentBuilder.Outcome) {
         switch outcome {
-        case let .accepted(start, end, peak):
+        case let .accepted(start, end, peak, flux):
             segments.append(Segment(start: Double(start) * frameSeconds, end: Double(end) * frameSeconds))
             peaks.append(peak)
+            fluxes.append(flux)
             meter.settle(accepted: true)
         case let .music(start, end):
             music.append(Segment(start: Double(start) * frameSeconds, end: Double(end) * frameSeconds))

@@ -65,11 +65,11 @@ extension CallQuality {
             correlation: (best.correlation * 1000).rounded() / 1000)
     }
 
-    /// Merges music spans less than 3 s apart.
+    /// Merges music spans less than 5 s apart (the reach of `absorbMusicFragments`).
     static func mergeSpans(_ spans: [Segment]) -> [Segment] {
         var out: [Segment] = []
         for s in spans.sorted(by: { $0.start < $1.start }) {
-            if let last = out.last, s.start - last.end < 3 { out[out.count - 1].end = max(last.end, s.end) } else { out.append(s) }
+            if let last = out.last, s.start - last.end < 5 { out[out.count - 1].end = max(last.end, s.end) } else { out.append(s) }
         }
         return out.map { Segment(start: $0.start.roundedToMilliseconds, end: $0.end.roundedToMilliseconds) }
     }

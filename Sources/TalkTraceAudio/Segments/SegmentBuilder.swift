@@ -36,7 +36,8 @@ public struct SegmentBuilder: Sendable {
     public enum Outcome: Sendable, Equatable {
         /// Frames `[startFrame, endFrame)` are talk; `peakDB` is the mean level of its strong
         /// frames (dBFS): the segment's typical loudness, robust to one loud frame.
-        case accepted(startFrame: Int, endFrame: Int, peakDB: Float)
+        /// `flux` is the mean spectral flux of its strong frames.
+        case accepted(startFrame: Int, endFrame: Int, peakDB: Float, flux: Float)
         /// Steady for `musicMinSeconds` or more (music on hold, a tone): not talk, but reported.
         case music(startFrame: Int, endFrame: Int)
         case rejected
@@ -116,7 +117,7 @@ public struct SegmentBuilder: Sendable {
             return .music(startFrame: start, endFrame: end)
         }
         if strongFrames >= minStrongFrames, end - start >= minFrames {
-            return .accepted(startFrame: start, endFrame: end, peakDB: peak / Float(strongFrames))
+            return .accepted(startFrame: start, endFrame: end, peakDB: peak / Float(strongFrames), flux: fluxSum / Float(strongFrames))
         }
         return .rejected
     }

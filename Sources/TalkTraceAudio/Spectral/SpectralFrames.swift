@@ -61,8 +61,8 @@ public struct FrameFeatures: Sendable {
     public var hopClipped: Int32 = 0
     /// Whether the window is impulsive (its peak towers over its RMS: clicks, not speech).
     public var impulsive: Bool = false
-    /// Spectral change over the last 20 ms: sum |P_t - P_t-2| / sum (P_t + P_t-2) over the bands,
-    /// 0 (a held note, a tone) to 1. Speech moves from sound to sound every few tens of ms; music
+    /// Spectral change: sum |A - B| / sum (A + B) over the bands, A and B the band power summed
+    /// over the last 40 ms and the 40 ms before; 0 (a held note, a tone) to 1. Speech moves from sound to sound every few tens of ms; music
     /// on hold and signalling tones hold still.
     public var flux: Float = 0
 
@@ -83,9 +83,11 @@ public struct SpectralFramer: ~Copyable {
     /// `geometry.bandEdges`, copied out of the array so the per-frame loop touches no ARC.
     private let edges: UnsafeMutablePointer<Int>
     private let bandCount: Int
-    /// Band power of the last two frames, for `FrameFeatures.flux`.
-    private let previous: UnsafeMutablePointer<Float>
-    private var frameParity = 0
+    /// Band power of the last eight frames and two running four-frame sums, for `FrameFeatures.flux`.
+    private let ring: UnsafeMutablePointer<Float>
+    private let recent: UnsafeMutablePointer<Float>
+    private let earlier: UnsafeMutablePointer<Float>
+    private var fluxSlot = 0
     /// Samples in `history` so far.
     private var filled: Int
     /// Samples still needed before the next frame's window is complete.
@@ -113,8 +115,12 @@ public struct SpectralFramer: ~Copyable {
         self.powerScale = 2 / (Float(n) * sumW2)
         self.clipLevel = fullScale * 0.999
         self.bandCount = geometry.bandCount
-        self.previous = .allocate(capacity: 2 * geometry.bandCount)
-        self.previous.initialize(repeating: 0, count: 2 * geometry.bandCount)
+        self.ring = .allocate(capacity: 8 * geometry.bandCount)
+        self.ring.initialize(repeating: 0, count: 8 * geometry.bandCount)
+        self.recent = .allocate(capacity: geometry.bandCount)
+        self.recent.initialize(repeating: 0, count: geometry.bandCount)
+        self.earlier = .allocate(capacity: geometry.bandCount)
+        self.earlier.initialize(repeating: 0, count: geometry.bandCount)
         self.edges = .allocate(capacity: geometry.bandEdges.count)
         self.edges.initialize(from: geometry.bandEdges, count: geometry.bandEdges.count)
         // Centre the first window on the first hop: pretend (window - hop)/2 zeros came before.
@@ -123,7 +129,7 @@ public struct SpectralFramer: ~Copyable {
         self.pendingUntilFrame = n - self.filled
     }
 
-    deinit { edges.deallocate(); previous.deallocate() }
+    deinit { edges.deallocate(); ring.deallocate(); recent.deallocate(); earlier.deallocate() }
 
     /// Feeds `count` samples; calls `emit(bands, features)` once per completed frame.
     /// `bands` is valid only during the call.
@@ -230,19 +236,23 @@ public struct SpectralFramer: ~Copyable {
         fft.powerSpectrum(into: power.pointer)
         let p = power.pointer
         let ed = edges
-        // Bands of two frames ago, overwritten in turn: `older` holds frame t-2 (then becomes t).
-        let older = previous + (frameParity &* bandCount)
+        // Spectral flux between the last 40 ms and the 40 ms before it (boxcar sums over four
+        // frames each), so two tones beating at 40 Hz, a ringback, still read as steady.
+        let slot = ring + (fluxSlot &* bandCount)             // frame t-8, replaced by frame t
+        let mid = ring + (((fluxSlot &+ 4) & 7) &* bandCount) // frame t-4
         var diff: Float = 0, total: Float = 0
         for b in 0..<bandCount {
             var acc: Float = 0
             for k in ed[b]..<ed[b &+ 1] { acc += p[k] }
             let v = acc * powerScale
             bands[b] = v
-            diff += abs(v - older[b])
-            total += v + older[b]
-            older[b] = v
+            recent[b] += v - mid[b]          // frames t-3...t
+            earlier[b] += mid[b] - slot[b]   // frames t-7...t-4
+            slot[b] = v
+            diff += abs(recent[b] - earlier[b])
+            total += recent[b] + earlier[b]
         }
-        frameParity ^= 1
+        fluxSlot = (fluxSlot &+ 1) & 7
         // A click: one sample carries most of the window's energy.
         let impulsive = e > 0 && wpeak * wpeak > 0.25 * e
         return FrameFeatures(hopPower: hopPower, hopPeak: peak, hopClipped: clipped, impulsive: impulsive,
