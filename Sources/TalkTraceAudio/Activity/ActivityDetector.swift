@@ -54,12 +54,18 @@ public struct ActivityDetector: ~Copyable {
     /// Envelope correlation of each channel with the other's delayed level (channel 0 = left).
     public private(set) var echo0: EchoEvidence
     public private(set) var echo1: EchoEvidence
+    /// Bands averaged into a frame's score, and scratch for picking them.
+    let scoreBands: Int
+    private let bestRatios: UnsafeMutablePointer<Float>
     private var framesIn: Int = 0
     private var framesOut: Int = 0
 
     public init(parameters: ActivityParameters, geometry: FrameGeometry) {
         self.parameters = parameters
         self.bands = geometry.bandCount
+        self.scoreBands = max(1, min(geometry.bandCount, parameters.scoreBands))
+        self.bestRatios = .allocate(capacity: geometry.bandCount)
+        self.bestRatios.initialize(repeating: 0, count: geometry.bandCount)
         let fps = 1 / geometry.frameSeconds
         self.lookahead = max(0, Int((parameters.lookaheadSeconds * fps).rounded()))
         self.echoLags = max(0, Int((parameters.echoMaxDelaySeconds * fps).rounded()))
@@ -88,7 +94,7 @@ public struct ActivityDetector: ~Copyable {
     }
 
     deinit {
-        bandRing.deallocate(); levelRing.deallocate(); dropoutRing.deallocate(); featureRing.deallocate()
+        bandRing.deallocate(); bestRatios.deallocate(); levelRing.deallocate(); dropoutRing.deallocate(); featureRing.deallocate()
     }
 
     /// Feeds frame `framesIn` of both channels (band power from the framer, plus hop features).
@@ -130,23 +136,39 @@ public struct ActivityDetector: ~Copyable {
     @inline(__always)
     func decibels(_ power: Float) -> Float { power > 1e-20 ? 10 * log10f(2 * power) : -200 }
 
-    /// Mean over bands of max(0, band SNR in dB), with one logarithm per frame: the mean of
-    /// logs is the log of the product.
+    /// Mean of max(0, band SNR in dB) over the `scoreBands` best bands, with one logarithm per
+    /// frame (the mean of logs is the log of the product). Speech in noise lights up the bands of
+    /// its formants, not all twelve: averaging the best half keeps low-SNR talk visible.
     @inline(__always)
     private func score(channel: Int, slot: Int, floor: UnsafeMutablePointer<Float>) -> Float {
         let p = bandRing + (channel &* ringSize &+ slot) &* bands
-        var product: Double = 1
-        var unfloored = 0
+        let top = scoreBands
+        // Insertion into a small descending list of the best ratios.
+        let best = bestRatios
+        var kept = 0
         for b in 0..<bands {
             let f = floor[b]
+            var ratio: Float
             if f.isFinite, f > 0 {
-                let ratio = p[b] / f
-                if ratio > 1 { product *= Double(min(ratio, 1e12)) }
-            } else if p[b] > 1e-12 {
-                unfloored &+= 1  // no floor yet (the channel was digital silence until now)
+                ratio = min(p[b] / f, 1e12)
+            } else {
+                ratio = p[b] > 1e-12 ? 1000 : 1  // no floor yet (digital silence until now): 30 dB
+            }
+            if ratio <= 1 { continue }
+            if kept < top {
+                var k = kept
+                while k > 0, best[k &- 1] < ratio { best[k] = best[k &- 1]; k &-= 1 }
+                best[k] = ratio
+                kept &+= 1
+            } else if ratio > best[top &- 1] {
+                var k = top &- 1
+                while k > 0, best[k &- 1] < ratio { best[k] = best[k &- 1]; k &-= 1 }
+                best[k] = ratio
             }
         }
-        return (10 * Float(log10(product)) + 30 * Float(unfloored)) / Float(bands)
+        var product: Double = 1
+        for k in 0..<kept { product *= Double(best[k]) }
+        return 10 * Float(log10(product)) / Float(top)
     }
 
     @inline(__always)

@@ -3,12 +3,14 @@
 public struct ActivityParameters: Sendable, Equatable, Codable {
     /// Seconds between frames.
     public var hopSeconds = 0.010
+    /// A frame's score is its mean SNR over the noise floor in its `scoreBands` best bands (dB).
+    public var scoreBands = 6
     /// A frame is *weak* talk when its mean band SNR over the noise floor exceeds this (dB).
     /// Weak frames set the extent of a segment.
-    public var weakSNR: Float = 4.0
+    public var weakSNR: Float = 6
     /// A frame is *strong* talk when its mean band SNR exceeds this (dB) and it passes the level,
     /// echo and click tests. A segment needs `minStrongSeconds` of strong frames.
-    public var strongSNR: Float = 10.0
+    public var strongSNR: Float = 12
     /// Strong frames must be within this many dB of the channel's speech level, so background
     /// talkers (14–20 dB down) never start a segment.
     public var speechLevelGate: Float = 14.0
