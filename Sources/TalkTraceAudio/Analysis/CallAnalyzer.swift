@@ -231,10 +231,10 @@ public enum CallAnalyzer {
         // Leak into the customer channel comes from the agent, and the reverse.
         let agentEvidence = map.agent == 0 ? detector.echo0 : detector.echo1
         let customerEvidence = map.agent == 0 ? detector.echo1 : detector.echo0
-        let echo = CallQuality.leak(customerEvidence, frameSeconds: geometry.frameSeconds,
-                                    talkerLevel: agent.levels.speechLevelDbfs, noiseFloor: customer.levels.noiseFloorDbfs)
-        let sidetone = CallQuality.leak(agentEvidence, frameSeconds: geometry.frameSeconds,
-                                        talkerLevel: customer.levels.speechLevelDbfs, noiseFloor: agent.levels.noiseFloorDbfs)
+        let agentCoupling = map.agent == 0 ? detector.coupling.0 : detector.coupling.1
+        let customerCoupling = map.agent == 0 ? detector.coupling.1 : detector.coupling.0
+        let echo = CallQuality.leak(customerEvidence, coupling: customerCoupling, frameSeconds: geometry.frameSeconds)
+        let sidetone = CallQuality.leak(agentEvidence, coupling: agentCoupling, frameSeconds: geometry.frameSeconds)
         return CallAnalysis(
             recording: RecordingInfo(
                 path: path, location: nil, contactId: ContactIdInName.find(in: path),

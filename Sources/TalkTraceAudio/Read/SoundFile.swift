@@ -157,7 +157,8 @@ public struct SoundFile: ~Copyable {
         let n = log.withUnsafeMutableBytes { sf_command(handle, Int32(SFC_GET_LOG_INFO), $0.baseAddress, Int32($0.count)) }
         guard n > 0 else { return nil }
         let text = log.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        for line in text.split(separator: "\n") where line.localizedCaseInsensitiveContains("too big")
+        // The first line names the file, whose name may contain anything: skip it.
+        for line in text.split(separator: "\n").dropFirst() where line.localizedCaseInsensitiveContains("too big")
             || line.localizedCaseInsensitiveContains("truncated") || line.localizedCaseInsensitiveContains("should be")
         {
             return oneLine(String(line)).trimmingCharacters(in: CharacterSet(charactersIn: "* "))
