@@ -93,6 +93,11 @@ public enum TestSupport {
 
     /// Frame F1 (10 ms frames) of `predicted` against `truth`, as ../shared/eval/score.py computes it.
     public static func frameF1(_ predicted: [Segment], _ truth: [[Double]], duration: Double) -> Double {
+        frameF1(predicted.map { [$0.start, $0.end] }, truth, duration: duration)
+    }
+
+    /// Frame F1 with predictions as `[start, end]` pairs.
+    public static func frameF1(_ predicted: [[Double]], _ truth: [[Double]], duration: Double) -> Double {
         let n = Int((duration / 0.01).rounded()) + 1
         func mask(_ segs: [(Double, Double)]) -> [Bool] {
             var m = [Bool](repeating: false, count: n)
@@ -102,7 +107,7 @@ public enum TestSupport {
             }
             return m
         }
-        let p = mask(predicted.map { ($0.start, $0.end) }), t = mask(truth.map { ($0[0], $0[1]) })
+        let p = mask(predicted.map { ($0[0], $0[1]) }), t = mask(truth.map { ($0[0], $0[1]) })
         var tp = 0, fp = 0, fn = 0
         for i in 0..<n { if p[i] && t[i] { tp += 1 } else if p[i] { fp += 1 } else if t[i] { fn += 1 } }
         if tp + fp + fn == 0 { return 1 }

@@ -28,6 +28,24 @@ public struct RecordingInfo: Sendable, Equatable, Codable {
     /// Which file channel carries whom: "left" or "right".
     public var agentChannel: String
     public var customerChannel: String
+
+    enum CodingKeys: String, CodingKey {
+        case path, location, contactId, durationSeconds, sampleRate, channels, encoding, agentChannel, customerChannel
+    }
+
+    /// `Location` and `ContactId` are part of the output contract: written as `null`, never left out.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(path, forKey: .path)
+        try c.encode(location, forKey: .location)
+        try c.encode(contactId, forKey: .contactId)
+        try c.encode(durationSeconds, forKey: .durationSeconds)
+        try c.encode(sampleRate, forKey: .sampleRate)
+        try c.encode(channels, forKey: .channels)
+        try c.encode(encoding, forKey: .encoding)
+        try c.encode(agentChannel, forKey: .agentChannel)
+        try c.encode(customerChannel, forKey: .customerChannel)
+    }
 }
 
 /// One participant's channel.
