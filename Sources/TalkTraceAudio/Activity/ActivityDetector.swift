@@ -54,6 +54,10 @@ public struct ActivityDetector: ~Copyable {
     /// Envelope correlation of each channel with the other's delayed level (channel 0 = left).
     public private(set) var echo0: EchoEvidence
     public private(set) var echo1: EchoEvidence
+    /// The best delay for each channel's echo evidence (see `EchoEvidence.best`).
+    public func echoEvidence(channel: Int, minimumFrames: Int) -> (lag: Int, correlation: Double, ratioDB: Double)? {
+        channel == 0 ? echo0.best(minimumFrames: minimumFrames) : echo1.best(minimumFrames: minimumFrames)
+    }
     /// Bands averaged into a frame's score, and scratch for picking them.
     let scoreBands: Int
     private let bestRatios: UnsafeMutablePointer<Float>
@@ -250,19 +254,21 @@ public struct ActivityDetector: ~Copyable {
 
 /// Running sums for the Pearson correlation between a channel's frame level and the other
 /// channel's level `lag` frames earlier, for every lag up to the echo window: a leak of the
-/// other's voice follows it at a fixed delay; independent sound does not.
-public struct EchoEvidence: Sendable {
+/// other's voice follows it at a fixed delay; independent sound does not. Sums live in one
+/// fixed buffer (`[5][lags + 1]`: Σy, Σy², Σxy, Σ(x−y)), so adding a frame allocates nothing.
+public struct EchoEvidence: ~Copyable {
     let lags: Int
     private var n = 0
     private var sx = 0.0, sxx = 0.0
-    private var sy: [Double], syy: [Double], sxy: [Double]
-    /// Level differences (this - other at the best lag are computed at the end), dB.
-    private var ratioSum: [Double]
+    private let sums: UnsafeMutablePointer<Double>
 
     init(lags: Int) {
         self.lags = lags
-        sy = Array(repeating: 0, count: lags + 1); syy = sy; sxy = sy; ratioSum = sy
+        sums = .allocate(capacity: 4 * (lags + 1))
+        sums.initialize(repeating: 0, count: 4 * (lags + 1))
     }
+
+    deinit { sums.deallocate() }
 
     @inline(__always)
     mutating func add(level: Float, slot: Int, otherRing: UnsafeMutablePointer<Float>, ringSize: Int, lags available: Int) {
@@ -270,10 +276,12 @@ public struct EchoEvidence: Sendable {
         let x = Double(max(level, -100))
         n &+= 1
         sx += x; sxx += x * x
+        let stride = lags &+ 1
+        let sy = sums, syy = sums + stride, sxy = sums + 2 &* stride, sr = sums + 3 &* stride
         var s = slot
         for lag in 0...lags {
             let y = Double(max(otherRing[s], -100))
-            sy[lag] += y; syy[lag] += y * y; sxy[lag] += x * y; ratioSum[lag] += x - y
+            sy[lag] += y; syy[lag] += y * y; sxy[lag] += x * y; sr[lag] += x - y
             s = s == 0 ? ringSize &- 1 : s &- 1
         }
     }
@@ -282,17 +290,18 @@ public struct EchoEvidence: Sendable {
     public var frames: Int { n }
 
     /// The best lag (frames), its correlation and the mean level ratio there (dB); nil with too
-    /// little evidence (under 2 s of the other channel talking).
+    /// little evidence.
     public func best(minimumFrames: Int) -> (lag: Int, correlation: Double, ratioDB: Double)? {
         guard n >= minimumFrames else { return nil }
-        let nd = Double(n)
+        let nd = Double(n), stride = lags + 1
         var best: (Int, Double, Double)?
         for lag in 0...lags {
-            let cov = sxy[lag] / nd - (sx / nd) * (sy[lag] / nd)
-            let vx = sxx / nd - (sx / nd) * (sx / nd), vy = syy[lag] / nd - (sy[lag] / nd) * (sy[lag] / nd)
+            let sy = sums[lag], syy = sums[stride + lag], sxy = sums[2 * stride + lag], sr = sums[3 * stride + lag]
+            let cov = sxy / nd - (sx / nd) * (sy / nd)
+            let vx = sxx / nd - (sx / nd) * (sx / nd), vy = syy / nd - (sy / nd) * (sy / nd)
             guard vx > 1e-9, vy > 1e-9 else { continue }
             let r = cov / (vx * vy).squareRoot()
-            if best == nil || r > best!.1 { best = (lag, r, ratioSum[lag] / nd) }
+            if best == nil || r > best!.1 { best = (lag, r, sr / nd) }
         }
         return best
     }

@@ -229,8 +229,9 @@ public enum CallAnalyzer {
         let agent = channel(agentTrack, agentSegments, other: customerSegments)
         let customer = channel(customerTrack, customerSegments, other: agentSegments)
         // Leak into the customer channel comes from the agent, and the reverse.
-        let agentEvidence = map.agent == 0 ? detector.echo0 : detector.echo1
-        let customerEvidence = map.agent == 0 ? detector.echo1 : detector.echo0
+        let minimumEvidence = Int(2 / geometry.frameSeconds)  // 2 s of the other side talking
+        let agentEvidence = detector.echoEvidence(channel: map.agent, minimumFrames: minimumEvidence)
+        let customerEvidence = detector.echoEvidence(channel: map.customer, minimumFrames: minimumEvidence)
         let agentCoupling = map.agent == 0 ? detector.coupling.0 : detector.coupling.1
         let customerCoupling = map.agent == 0 ? detector.coupling.1 : detector.coupling.0
         let echo = CallQuality.leak(customerEvidence, coupling: customerCoupling, frameSeconds: geometry.frameSeconds)

@@ -54,8 +54,8 @@ extension CallQuality {
     /// down on the talker (closer than that is two people talking).
     /// `coupling` is the detector's median level ratio while the talker talks (dB), the better
     /// estimate of the leak's level when there is one.
-    static func leak(_ evidence: EchoEvidence, coupling: Float?, frameSeconds: Double) -> Leak {
-        guard let best = evidence.best(minimumFrames: Int(2 / frameSeconds)) else {
+    static func leak(_ best: (lag: Int, correlation: Double, ratioDB: Double)?, coupling: Float?, frameSeconds: Double) -> Leak {
+        guard let best else {
             return Leak(detected: false, delaySeconds: nil, levelDb: nil, correlation: nil)
         }
         let level = coupling.map(Double.init) ?? best.ratioDB
