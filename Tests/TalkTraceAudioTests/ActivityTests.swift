@@ -115,4 +115,24 @@ struct ActivityTests {
         let span = try #require(a.quality.musicOnHold.spans.first)
         #expect(abs(span.start - 1) < 0.3 && abs(span.end - 10) < 0.5)
     }
+
+    @Test("A background talker 18 dB below the caller is not the caller talking")
+    func backgroundTalker() throws {
+        var left = TestSupport.silence(20), right = TestSupport.silence(20)
+        TestSupport.addNoise(&left, rms: 0.0005, seed: 21)
+        TestSupport.addNoise(&right, rms: 0.0005, seed: 22)
+        // The caller: three utterances at -10 dBFS peak.
+        for (a, b) in [(1.0, 4.0), (7.0, 9.5), (14.0, 17.0)] {
+            TestSupport.addSpeechLike(&left, amplitude: 0.3, start: a, end: b, pitch: 190, seed: 31)
+        }
+        // A television behind the caller, 18 dB down, in the caller's pauses.
+        for (a, b) in [(4.6, 6.5), (10.2, 13.4), (17.6, 19.5)] {
+            TestSupport.addSpeechLike(&left, amplitude: 0.3 * 0.126, start: a, end: b, pitch: 140, seed: 41)
+        }
+        let a = try analyze(left: left, right: right)
+        let truth: [[Double]] = [[1, 4], [7, 9.5], [14, 17]]
+        #expect(a.customer.segments.count == 3)
+        #expect(TestSupport.frameF1(a.customer.segments, truth, duration: 20) > 0.97)
+        #expect(a.agent.segments.isEmpty)
+    }
 }
