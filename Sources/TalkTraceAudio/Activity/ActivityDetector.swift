@@ -183,13 +183,20 @@ public struct ActivityDetector: ~Copyable {
         let s1 = score(channel: 1, slot: slot, floor: noise1.floor)
         let l0 = levelRing[slot], l1 = levelRing[ringSize &+ slot]
         // The other channel's loudest level in the echo window ending at this frame.
+        // The other channel's loudest level in the echo window, only when something reads it:
+        // the coupling histogram (the other side clearly talks) or the echo test (coupling known).
+        let threshold = parameters.strongSNR + 5
+        let need1 = s1 > threshold || coupling.0 != nil  // channel 0 reads channel 1's level
+        let need0 = s0 > threshold || coupling.1 != nil
         var recent0: Float = -200, recent1: Float = -200
-        let lags = min(echoLags, t)
-        var s = slot
-        for _ in 0...lags {
-            recent0 = max(recent0, levelRing[s])
-            recent1 = max(recent1, levelRing[ringSize &+ s])
-            s = s == 0 ? ringSize &- 1 : s &- 1
+        if need0 || need1 {
+            let lags = min(echoLags, t)
+            var s = slot
+            for _ in 0...lags {
+                recent0 = max(recent0, levelRing[s])
+                recent1 = max(recent1, levelRing[ringSize &+ s])
+                s = s == 0 ? ringSize &- 1 : s &- 1
+            }
         }
         let d0 = decideOne(channel: 0, slot: slot, score: s0, level: l0, otherScore: s1, otherRecent: recent1)
         let d1 = decideOne(channel: 1, slot: slot, score: s1, level: l1, otherScore: s0, otherRecent: recent0)
