@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TalkTraceAudio
+import TalkTracePipeline
 
 extension TalkTrace {
     struct Analyze: ParsableCommand {
@@ -18,7 +19,18 @@ extension TalkTrace {
         @Flag(help: "Print one JSON analysis object instead of the summary table.")
         var json = false
 
+        @Option(help: ArgumentHelp(
+            "Also draw the call's timeline (talk lanes, loudness, overlap, non-talk, interruptions, music on hold) to this file: .svg, or .png when rsvg-convert (librsvg2-bin) is installed.",
+            valueName: "file"))
+        var plot: String?
+
         @OptionGroup var channels: ChannelOptions
+
+        func validate() throws {
+            if let plot, !(plot.lowercased().hasSuffix(".svg") || plot.lowercased().hasSuffix(".png")) {
+                throw ValidationError("--plot needs a file name ending in .svg or .png (got \(plot))")
+            }
+        }
 
         func run() throws {
             let analysis: CallAnalysis
@@ -28,11 +40,32 @@ extension TalkTrace {
                 printError("talktrace: \(error)")
                 throw ExitCode(1)
             }
+            if let plot { try Self.writePlot(analysis, to: plot) }
             if json {
                 let data = try CallAnalysis.encoder(pretty: true).encode(analysis)
                 print(String(decoding: data, as: UTF8.self))
             } else {
                 print(SummaryTable.render(analysis), terminator: "")
+            }
+        }
+
+        static func writePlot(_ analysis: CallAnalysis, to path: String) throws {
+            let svg = TimelineSVG.svg(analysis)
+            if path.lowercased().hasSuffix(".png") {
+                do {
+                    if try TimelineSVG.writePNG(svg: svg, to: path) { return }
+                } catch {
+                    printError("talktrace: \(error)")
+                    throw ExitCode(1)
+                }
+                let fallback = String(path.dropLast(4)) + ".svg"
+                printError("talktrace: no PNG rasterizer (install librsvg2-bin for rsvg-convert); wrote \(fallback) instead")
+                try Data(svg.utf8).write(to: URL(fileURLWithPath: fallback))
+                return
+            }
+            do { try Data(svg.utf8).write(to: URL(fileURLWithPath: path)) } catch {
+                printError("talktrace: \(path): cannot write the plot (\(error.localizedDescription))")
+                throw ExitCode(1)
             }
         }
     }

@@ -36,6 +36,9 @@ extension TalkTrace {
         @Flag(help: "Skip recordings already analyzed into OUT_DIR by an earlier (possibly interrupted) run: same path, size and modification time.")
         var resume = false
 
+        @Flag(help: "Also write OUT_DIR/report.html: one self-contained page with the summary, distributions, every recording and a timeline per call.")
+        var report = false
+
         @Flag(name: .customLong("quiet"), help: "No progress output on stderr.")
         var quiet = false
 
@@ -63,7 +66,10 @@ extension TalkTrace {
             for p in result.contacts.problems { printError("talktrace: CTR \(p.description)") }
             for r in result.recordings where r.error != nil { printError("talktrace: \(r.error!)") }
             let summary: BatchSummary
-            do { summary = try OutputFiles.writeAll(result, to: out) } catch {
+            do {
+                summary = try OutputFiles.writeAll(result, to: out)
+                if report { try OutputFiles.write(Data(BatchReport.html(result, summary: summary).utf8), to: out, name: "report.html") }
+            } catch {
                 printError("talktrace: \(error)")
                 throw ExitCode(1)
             }

@@ -167,4 +167,24 @@ struct CLITests {
         #expect(r.stdout.contains("8 found: 7 analyzed, 1 failed"))
         #expect(r.stderr.contains("@ byte \(malformed["byteOffset"] as! Int)"))
     }
+
+    @Test("--plot writes the timeline (SVG; PNG when rsvg-convert is there) and batch --report writes report.html")
+    func plotAndReport() throws {
+        let dir = TestSupport.temporaryDirectory()
+        let svg = dir.appendingPathComponent("call.svg")
+        let r = try run(["analyze", TestSupport.fixture(Self.clean), "--plot", svg.path])
+        #expect(r.status == 0)
+        let text = try String(contentsOf: svg, encoding: .utf8)
+        #expect(text.hasPrefix("<svg"))
+        #expect(text.contains("6beda5ed-5df4-42a1-b9b8-0364221dca9b_20260303T10:15_UTC.wav"))
+        let bad = try run(["analyze", TestSupport.fixture(Self.clean), "--plot", dir.appendingPathComponent("x.gif").path])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains(".svg or .png"))
+        let out = dir.appendingPathComponent("out")
+        let b = try run(["batch", TestSupport.fixture("recordings"), "--ctr", TestSupport.fixture("ctr"), "--out", out.path, "--report", "--quiet"])
+        #expect(b.status == 0)
+        let html = try String(contentsOf: out.appendingPathComponent("report.html"), encoding: .utf8)
+        #expect(html.contains("ivr-leg 10:20 export.wav"))
+        #expect(html.contains("TalkTrace batch report"))
+    }
 }

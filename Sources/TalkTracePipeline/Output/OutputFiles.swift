@@ -12,7 +12,7 @@ public enum OutputFiles {
     }
 
     /// Writes `data` to `dir/name` atomically.
-    static func write(_ data: Data, to dir: String, name: String) throws(PipelineError) {
+    public static func write(_ data: Data, to dir: String, name: String) throws(PipelineError) {
         let final = (dir as NSString).appendingPathComponent(name)
         let temp = (dir as NSString).appendingPathComponent(".\(name).tmp-\(getpid())")
         guard FileManager.default.createFile(atPath: temp, contents: data) else {
