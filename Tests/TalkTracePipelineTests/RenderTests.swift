@@ -66,7 +66,10 @@ struct RenderTests {
         let html = BatchReport.html(result, summary: summary)
         for r in result.recordings { #expect(html.contains(TimelineSVG.escape(r.file.relativePath))) }
         #expect(html.contains("not a readable audio file"))
-        #expect(!html.contains("<script"))
+        #expect(!html.contains("<script src"))      // only the inline table sorter
+        #expect(html.contains("<th class=\"l\">queue</th>"))
+        #expect(html.contains("href=\"#call-0\""))
+        #expect(html.contains("matched no CTR"))
         #expect(!html.contains("http://") || !html.replacingOccurrences(of: "http://www.w3.org/2000/svg", with: "").contains("http://"))
         // XHTML-compatible: strip the doctype and parse.
         let body = html.replacingOccurrences(of: "<!DOCTYPE html>", with: "")
@@ -122,5 +125,20 @@ struct RenderTests {
             // A blank page compresses to a few kB; a drawn one does not.
             #expect(png.count > 15_000, "\(page.lastPathComponent) screenshot is \(png.count) bytes")
         }
+        // The DOM the browser built holds the expected parts.
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.chromium()!)
+        p.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(dir.appendingPathComponent("profile-dom").path)",
+                       "--dump-dom", reportURL.absoluteString]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = Pipe()
+        try p.run()
+        let dom = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(dom.contains("TalkTrace batch report"))
+        #expect(dom.contains("id=\"calls\""))
+        #expect(dom.contains("class=\"seg-agent\""))
+        #expect(dom.contains("renamed call 10:20.WAV"))
     }
 }

@@ -2,7 +2,8 @@ import Foundation
 import TalkTraceAudio
 import TalkTraceRecords
 
-/// `report.html`: one self-contained page (inline CSS and SVG, no scripts, no external requests)
+/// `report.html`: one self-contained page (inline CSS, SVG and a few lines of inline script to sort
+/// the table; no external requests)
 /// for a batch: the summary, distributions, every recording in a table, failures and unreadable
 /// CTR records, and a small timeline per call (the first `maxTimelines`).
 public enum BatchReport {
@@ -23,7 +24,7 @@ public enum BatchReport {
             table{border-collapse:collapse;font-size:12px}
             td,th{border-bottom:1px solid #e5e7eb;padding:4px 8px;text-align:right}
             td.l,th.l{text-align:left}
-            td.err{max-width:420px;overflow-wrap:anywhere}
+            td.err{min-width:240px;max-width:420px;overflow-wrap:anywhere}
             .err{color:#b91c1c}
             .call{margin:10px 0}
             .call div{font-size:12px;color:#374151}
@@ -46,17 +47,27 @@ public enum BatchReport {
 
         let analyses = result.recordings.compactMap(\.analysis)
         h += "<h2>Distributions</h2>\n<div class=\"cards\">"
+        func share(_ a: CallAnalysis, _ v: Double) -> Double { a.recording.durationSeconds > 0 ? v / a.recording.durationSeconds * 100 : 0 }
         h += histogram("Agent talk share (%)", analyses.compactMap { $0.conversation.agentTalkShare.map { $0 * 100 } }, 0, 100, 10)
-        h += histogram("Non-talk per call (s)", analyses.map(\.conversation.nonTalk.totalSeconds), 0,
-                       max(30, (analyses.map(\.conversation.nonTalk.totalSeconds).max() ?? 0)), 10)
+        h += histogram("Non-talk share of the call (%)", analyses.map { share($0, $0.conversation.nonTalk.totalSeconds) }, 0, 100, 10)
+        h += histogram("Overlap share of the call (%)", analyses.map { share($0, $0.conversation.overlapSeconds) }, 0, 20, 10)
         h += histogram("Interruptions per call", analyses.map { Double($0.conversation.interruptions.total) }, 0,
                        max(10, Double(analyses.map(\.conversation.interruptions.total).max() ?? 0) + 1), 10)
+        h += histogram("Customer SNR (dB)", analyses.compactMap(\.customer.levels.snrDb), 0, 60, 12)
+        h += histogram("Agent SNR (dB)", analyses.compactMap(\.agent.levels.snrDb), 0, 60, 12)
         h += "</div>\n"
 
-        h += "<h2>Recordings</h2>\n<table><tr><th class=\"l\">path</th><th class=\"l\">contact</th><th class=\"l\">matched by</th>"
-        h += "<th>duration</th><th>agent talk</th><th>customer talk</th><th>silence</th><th>overlap</th><th>non-talk</th><th>interruptions</th><th class=\"l\">quality / error</th></tr>\n"
-        for r in result.recordings {
-            h += "<tr><td class=\"l\">\(e(r.file.relativePath))</td><td class=\"l\">\(e(r.match?.contactId ?? "–"))</td><td class=\"l\">\(e(r.match?.by.rawValue ?? "–"))</td>"
+        h += "<h2>Recordings</h2>\n<p>Click a column heading to sort; click a path to see its timeline.</p>\n"
+        h += "<table id=\"calls\"><thead><tr><th class=\"l\">path</th><th class=\"l\">contact</th><th class=\"l\">matched by</th>"
+        h += "<th class=\"l\">queue</th><th class=\"l\">agent</th><th class=\"l\">initiated</th>"
+        h += "<th>duration (s)</th><th>agent talk (s)</th><th>customer talk (s)</th><th>silence (s)</th><th>overlap (s)</th><th>non-talk (s)</th><th>interruptions</th><th class=\"l\">quality / error</th></tr></thead><tbody>\n"
+        var timelineIndex: [Int: Int] = [:]
+        for (i, r) in result.recordings.enumerated() where r.analysis != nil && timelineIndex.count < maxTimelines { timelineIndex[i] = timelineIndex.count }
+        for (i, r) in result.recordings.enumerated() {
+            let contact = r.match.flatMap { result.contacts.contact(id: $0.contactId) }
+            let path = timelineIndex[i].map { "<a href=\"#call-\($0)\">\(e(r.file.relativePath))</a>" } ?? e(r.file.relativePath)
+            h += "<tr><td class=\"l\">\(path)</td><td class=\"l\">\(e(r.match?.contactId ?? "–"))</td><td class=\"l\">\(e(r.match?.by.rawValue ?? "–"))</td>"
+            h += "<td class=\"l\">\(e(contact?.queueName ?? "–"))</td><td class=\"l\">\(e(contact?.agentUsername ?? "–"))</td><td class=\"l\">\(e(contact?.initiationTimestamp ?? "–"))</td>"
             if let a = r.analysis {
                 let c = a.conversation
                 var notes: [String] = []
@@ -65,18 +76,24 @@ public enum BatchReport {
                 if a.quality.oneWayAudio.detected { notes.append("one-way audio") }
                 if a.quality.musicOnHold.detected { notes.append("music on hold") }
                 if a.quality.channelsSwapped.suspected { notes.append("channels swapped?") }
-                h += "<td>\(TimelineSVG.clock(a.recording.durationSeconds))</td><td>\(n(a.agent.talkSeconds))</td><td>\(n(a.customer.talkSeconds))</td>"
+                h += "<td>\(n(a.recording.durationSeconds))</td><td>\(n(a.agent.talkSeconds))</td><td>\(n(a.customer.talkSeconds))</td>"
                 h += "<td>\(n(c.silenceSeconds))</td><td>\(n(c.overlapSeconds))</td><td>\(n(c.nonTalk.totalSeconds))</td><td>\(c.interruptions.total)</td>"
                 h += "<td class=\"l\">\(e(notes.joined(separator: ", ")))</td></tr>\n"
             } else {
-                h += "<td colspan=\"7\"></td><td class=\"l err\">\(e(r.error ?? "not analyzed"))</td></tr>\n"
+                // The row names the file already: show the problem alone.
+                let problem = (r.error ?? "not analyzed").replacingOccurrences(of: r.file.path + ": ", with: "")
+                h += "<td colspan=\"7\"></td><td class=\"l err\">\(e(problem))</td></tr>\n"
             }
         }
-        h += "</table>\n"
+        h += "</tbody></table>\n"
 
-        if !s.failures.isEmpty || !s.ctrProblems.isEmpty {
+        let unmatched = result.recordings.filter { $0.match == nil }
+        if !s.failures.isEmpty || !s.ctrProblems.isEmpty || !unmatched.isEmpty {
             h += "<h2>Problems</h2>\n<ul>\n"
             for f in s.failures { h += "<li class=\"err\">\(e(f.error))</li>\n" }
+            for r in unmatched {
+                h += "<li>\(e(r.file.relativePath)): matched no CTR (no CTR location names it and no CTR has the contact ID in its name)</li>\n"
+            }
             for p in s.ctrProblems { h += "<li class=\"err\">CTR \(e(p.description))</li>\n" }
             h += "</ul>\n"
         }
@@ -86,12 +103,33 @@ public enum BatchReport {
         if analyses.count > maxTimelines {
             h += "<p>The first \(maxTimelines) of \(analyses.count) analyzed calls; every call's figures are in the table above.</p>\n"
         }
-        for r in shown {
+        for (k, r) in shown.enumerated() {
             guard let a = r.analysis else { continue }
-            h += "<div class=\"call\"><div>\(e(r.file.relativePath)) · \(TimelineSVG.clock(a.recording.durationSeconds))</div>\n"
+            h += "<div class=\"call\" id=\"call-\(k)\"><div>\(e(r.file.relativePath)) · \(TimelineSVG.clock(a.recording.durationSeconds))</div>\n"
             h += TimelineSVG.svg(a, width: 900, compact: true)
             h += "</div>\n"
         }
+        // Sorting: a few lines of inline script, no libraries; numbers sort as numbers.
+        h += """
+            <script>//<![CDATA[
+            document.querySelectorAll('#calls th').forEach(function (th, col) {
+              th.style.cursor = 'pointer';
+              th.addEventListener('click', function () {
+                var body = document.querySelector('#calls tbody');
+                var rows = Array.prototype.slice.call(body.rows);
+                var dir = th.dataset.dir === 'asc' ? -1 : 1; th.dataset.dir = dir === 1 ? 'asc' : 'desc';
+                rows.sort(function (a, b) {
+                  var x = a.cells[col] ? a.cells[col].textContent : '', y = b.cells[col] ? b.cells[col].textContent : '';
+                  var nx = parseFloat(x), ny = parseFloat(y);
+                  if (!isNaN(nx) && !isNaN(ny)) return (nx - ny) * dir;
+                  return x.localeCompare(y) * dir;
+                });
+                rows.forEach(function (r) { body.appendChild(r); });
+              });
+            });
+            //]]></script>
+
+            """
         h += "</body></html>\n"
         return h
     }

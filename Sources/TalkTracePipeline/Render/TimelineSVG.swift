@@ -51,7 +51,7 @@ public enum TimelineSVG {
         let agentY = top, customerY = top + laneH + gap
         let overlapY = customerY + laneH + gap, overlapH = compact ? 5.0 : 8.0
         let axisY = overlapY + overlapH + 6
-        let height = Int(axisY + (compact ? 16 : 64))
+        let height = Int(axisY + (compact ? 16 : 84))
         var s = """
             <svg xmlns="http://www.w3.org/2000/svg" width="\(width)" height="\(height)" viewBox="0 0 \(width) \(height)" \
             font-family="Helvetica, Arial, sans-serif" font-size="\(compact ? 10 : 12)">
@@ -74,15 +74,16 @@ public enum TimelineSVG {
                                            ("Customer", a.customer, customerY, colors.customer, "seg-customer")] {
             s += "<text x=\"\(f(left - 8))\" y=\"\(f(y + laneH / 2 + 4))\" text-anchor=\"end\">\(label)</text>\n"
             s += "<rect x=\"\(f(left))\" y=\"\(f(y))\" width=\"\(f(plotWidth))\" height=\"\(f(laneH))\" fill=\"none\" stroke=\"#d1d5db\"/>\n"
-            for seg in ch.segments {
+ for seg in Self.pixelMerged(ch.segments, secondsPerPixel: duration / plotWidth) {
                 s += "<rect class=\"\(cls)\" x=\"\(f(x(seg.start)))\" y=\"\(f(y))\" width=\"\(f(w(seg.start, seg.end)))\" height=\"\(f(laneH))\" fill=\"\(color)\" fill-opacity=\"0.55\"/>\n"
             }
             if !compact, !ch.loudness.perSecond.isEmpty {
                 // One polyline per run of consecutive seconds: no line across silence.
                 var runs: [[String]] = []
-                var last = -2.0
-                for p in ch.loudness.perSecond {
-                    if p[0] != last + 1 { runs.append([]) }
+                var last = -1e9
+                let spp = duration / plotWidth, joinGap = max(1, spp) + 1  // one bucket apart: same run
+                for p in Self.pixelMax(ch.loudness.perSecond, secondsPerPixel: spp) {
+                    if p[0] - last > joinGap { runs.append([]) }
                     runs[runs.count - 1].append("\(f(x(p[0] + 0.5))),\(f(y + laneH - p[1] / 100 * laneH))")
                     last = p[0]
                 }
@@ -139,9 +140,38 @@ public enum TimelineSVG {
                 lx += 30 + Double(name.count) * 7
             }
             s += "<text x=\"\(f(lx))\" y=\"\(f(ly))\" fill=\"#555\">line: loudness 0–100</text>\n"
+            // Caption: the headline numbers.
+            let c = a.conversation
+            let caption = "Agent talks \(clock(a.agent.talkSeconds)), customer \(clock(a.customer.talkSeconds)) · silence \(clock(c.silenceSeconds))"
+                + " · overlap \(f(c.overlapSeconds)) s · non-talk \(c.nonTalk.instances.count) × (\(clock(c.nonTalk.totalSeconds)))"
+                + " · interruptions \(c.interruptions.total) (agent \(c.interruptions.byAgent), customer \(c.interruptions.byCustomer))"
+                + (c.agentTalkShare.map { String(format: " · agent share %.0f%%", $0 * 100) } ?? "")
+            s += "<text class=\"caption\" x=\"\(f(left))\" y=\"\(f(ly + 22))\" fill=\"#111827\">\(escape(caption))</text>\n"
         }
         s += "</svg>\n"
         return s
+    }
+
+    /// Segments closer than one pixel drawn as one bar: a 2-hour call stays a few hundred shapes.
+    static func pixelMerged(_ segments: [Segment], secondsPerPixel: Double) -> [Segment] {
+        var out: [Segment] = []
+        for seg in segments {
+            if let last = out.last, seg.start - last.end < secondsPerPixel { out[out.count - 1].end = seg.end } else { out.append(seg) }
+        }
+        return out
+    }
+
+    /// Per-second loudness reduced to at most one point per pixel (the loudest of the bucket), so a
+    /// 10-hour call draws about a thousand points, not 36,000.
+    static func pixelMax(_ points: [[Double]], secondsPerPixel: Double) -> [[Double]] {
+        guard secondsPerPixel > 1 else { return points }
+        var out: [[Double]] = []
+        var bucket = -1
+        for p in points {
+            let b = Int(p[0] / secondsPerPixel)
+            if b == bucket, let last = out.last { out[out.count - 1] = [last[0], max(last[1], p[1])] } else { out.append(p); bucket = b }
+        }
+        return out
     }
 
     /// Rasterizes `svg` to PNG at `path` with `rsvg-convert` (Debian: librsvg2-bin) when it is on
