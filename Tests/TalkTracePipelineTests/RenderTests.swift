@@ -130,11 +130,11 @@ struct RenderTests {
         p.executableURL = URL(fileURLWithPath: Self.chromium()!)
         p.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(dir.appendingPathComponent("profile-dom").path)",
                        "--dump-dom", reportURL.absoluteString]
-        let out = Pipe()
-        p.standardOutput = out
+        let domOut = Pipe()
+        p.standardOutput = domOut
         p.standardError = Pipe()
         try p.run()
-        let dom = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let dom = String(decoding: domOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
         #expect(dom.contains("TalkTrace batch report"))
         #expect(dom.contains("id=\"calls\""))
