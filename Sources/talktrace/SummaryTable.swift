@@ -1,13 +1,11 @@
 import Foundation
 import TalkTraceAudio
+import TalkTracePipeline
 
 /// The human-readable summary `talktrace analyze` prints.
 enum SummaryTable {
-    /// `m:ss` (or `h:mm:ss` from an hour), rounded to the second.
-    static func clock(_ seconds: Double) -> String {
-        let s = Int(seconds.rounded())
-        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
-    }
+    /// `m:ss` (or `h:mm:ss` from an hour), rounded to the second: the same clock the plots use.
+    static func clock(_ seconds: Double) -> String { TimelineSVG.clock(seconds) }
 
     static func db(_ v: Double?, _ unit: String) -> String { v.map { String(format: "%.1f %@", $0, unit) } ?? "–" }
 

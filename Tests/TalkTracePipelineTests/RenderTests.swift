@@ -90,6 +90,25 @@ struct RenderTests {
         return nil
     }
 
+    /// Runs headless Chromium with `arguments`; returns stdout and stderr.
+    static func runChromium(_ arguments: [String]) throws -> (String, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: chromium()!)
+        p.arguments = ["--headless", "--no-sandbox", "--disable-gpu"] + arguments
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        // Drain stderr on another thread so neither pipe can fill up and stall the browser.
+        nonisolated(unsafe) var errData = Data()
+        let reader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
+        reader.start()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        while !reader.isFinished { usleep(1000) }
+        return (String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    }
+
     @Test("Chromium renders the report and the plot: no console errors, a non-blank screenshot",
           .enabled(if: RenderTests.chromium() != nil, "Chromium is not installed (scripts/test.sh installs it)"))
     func browser() throws {
@@ -107,17 +126,9 @@ struct RenderTests {
 
         for (page, size) in [(reportURL, "1280,1600"), (svgURL, "1200,260")] {
             let shot = dir.appendingPathComponent(page.lastPathComponent + ".png")
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: Self.chromium()!)
-            p.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--enable-logging=stderr", "--v=0",
-                           "--user-data-dir=\(dir.appendingPathComponent("profile-\(page.lastPathComponent)").path)",
-                           "--window-size=\(size)", "--screenshot=\(shot.path)", page.absoluteString]
-            let err = Pipe()
-            p.standardError = err
-            p.standardOutput = Pipe()
-            try p.run()
-            let log = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
+            let (_, log) = try Self.runChromium(["--enable-logging=stderr", "--v=0", "--hide-scrollbars",
+                                                 "--user-data-dir=\(dir.appendingPathComponent("profile-\(page.lastPathComponent)").path)",
+                                                 "--window-size=\(size)", "--screenshot=\(shot.path)", page.absoluteString])
             let consoleErrors = log.split(separator: "\n").filter { $0.contains("CONSOLE") || $0.contains("Uncaught") }
             #expect(consoleErrors.isEmpty, "\(consoleErrors)")
             let png = try Data(contentsOf: shot)
@@ -126,16 +137,7 @@ struct RenderTests {
             #expect(png.count > 15_000, "\(page.lastPathComponent) screenshot is \(png.count) bytes")
         }
         // The DOM the browser built holds the expected parts.
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.chromium()!)
-        p.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(dir.appendingPathComponent("profile-dom").path)",
-                       "--dump-dom", reportURL.absoluteString]
-        let domOut = Pipe()
-        p.standardOutput = domOut
-        p.standardError = Pipe()
-        try p.run()
-        let dom = String(decoding: domOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
+        let (dom, _) = try Self.runChromium(["--user-data-dir=\(dir.appendingPathComponent("profile-dom").path)", "--dump-dom", reportURL.absoluteString])
         #expect(dom.contains("TalkTrace batch report"))
         #expect(dom.contains("id=\"calls\""))
         #expect(dom.contains("class=\"seg-agent\""))
