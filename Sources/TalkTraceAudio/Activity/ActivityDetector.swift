@@ -68,8 +68,8 @@ public struct ActivityDetector: ~Copyable {
         self.parameters = parameters
         self.bands = geometry.bandCount
         self.scoreBands = max(1, min(geometry.bandCount, parameters.scoreBands))
-        self.bestRatios = .allocate(capacity: geometry.bandCount)
-        self.bestRatios.initialize(repeating: 0, count: geometry.bandCount)
+        self.bestRatios = .allocate(capacity: 2 * geometry.bandCount)
+        self.bestRatios.initialize(repeating: 0, count: 2 * geometry.bandCount)
         let fps = 1 / geometry.frameSeconds
         self.lookahead = max(0, Int((parameters.lookaheadSeconds * fps).rounded()))
         self.echoLags = max(0, Int((parameters.echoMaxDelaySeconds * fps).rounded()))
@@ -147,9 +147,8 @@ public struct ActivityDetector: ~Copyable {
     private func score(channel: Int, slot: Int, floor: UnsafeMutablePointer<Float>) -> Float {
         let p = bandRing + (channel &* ringSize &+ slot) &* bands
         let top = scoreBands
-        // Insertion into a small descending list of the best ratios.
-        let best = bestRatios
-        var kept = 0
+        let ratios = bestRatios + bands  // scratch: this frame's ratios
+        var all: Double = 1
         for b in 0..<bands {
             let f = floor[b]
             var ratio: Float
@@ -158,6 +157,21 @@ public struct ActivityDetector: ~Copyable {
             } else {
                 ratio = p[b] > 1e-12 ? 1000 : 1  // no floor yet (digital silence until now): 30 dB
             }
+            ratios[b] = ratio
+            if ratio > 1 { all *= Double(ratio) }
+        }
+        // The score is only ever compared with `weakSNR`, `strongSNR` and `strongSNR + 5`. With
+        // S the dB sum over every band above its floor, the exact score lies in [S/bands, S/top]:
+        // when that interval cannot straddle a threshold, either bound gives the same decisions,
+        // and the selection below is skipped (most frames: clear noise or clear talk).
+        let sum = 10 * Float(log10(all))
+        if sum / Float(top) <= parameters.weakSNR { return sum / Float(top) }
+        if sum / Float(bands) > parameters.strongSNR + 5 { return sum / Float(bands) }
+        // Insertion into a small descending list of the best ratios.
+        let best = bestRatios
+        var kept = 0
+        for b in 0..<bands {
+            let ratio = ratios[b]
             if ratio <= 1 { continue }
             if kept < top {
                 var k = kept
