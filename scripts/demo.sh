@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 source scripts/setup.sh
 swift build -c release --product talktrace
 bin=.build/release/talktrace
-"$bin" batch TestAudio/recordings --ctr TestAudio/ctr --out out/testaudio
+"$bin" batch TestAudio/recordings --ctr TestAudio/ctr --out out/testaudio --report
 echo
 first=$(find TestAudio/recordings -name '*.wav' | sort | head -1)
 "$bin" analyze "$first"
