@@ -86,8 +86,8 @@ public enum BatchRunner {
             }
         }
         let totalBytes = recordings.reduce(Int64(0)) { $0 + $1.size }
-        let counters = Counters(bytesDone: recordings.indices.filter { !todo.contains($0) }.reduce(Int64(0)) { $0 + recordings[$1].size },
-                                done: recordings.count - todo.count)
+        let todoBytes = todo.reduce(Int64(0)) { $0 + recordings[$1].size }
+        let counters = Counters(bytesDone: totalBytes - todoBytes, done: recordings.count - todo.count)
         let jobs = max(1, min(options.jobs, max(todo.count, 1)))
         let analysisStart = Date()
         let report: @Sendable () -> Void = {
