@@ -91,7 +91,7 @@ struct ActivityTests {
         #expect(expectedClipped > 0.001)
         #expect(abs(l.clippedRatio - expectedClipped) < 0.0005)
         #expect(a.quality.clipping.detected)
-        #expect(a.agent.loudness.perSecond.map { $0[0] } == [2, 3])
+        #expect(a.agent.loudness.perSecond.map(\.second) == [2, 3])
         #expect((a.agent.loudness.mean ?? 0) > 75)
         #expect(a.quality.oneWayAudio.detected == false)  // 2 s of talk is under the 5 s bar
     }

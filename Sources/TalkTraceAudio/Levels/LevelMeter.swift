@@ -22,10 +22,33 @@ public struct Loudness: Sendable, Equatable, Codable {
     public var mean: Double?
     /// `[second, score]` for every whole second of the recording holding at least 0.25 s of talk;
     /// the score maps the RMS level of that talk, -60..0 dBFS, linearly onto 0–100.
-    public var perSecond: [[Double]]
+    public var perSecond: [LoudnessSecond]
 
-    /// Score for a level in dBFS.
+    /// Score for a level in dBFS, rounded to a whole number.
     public static func score(dbfs: Double) -> Double { min(100, max(0, (dbfs + 60) / 60 * 100)) }
+}
+
+/// One second's loudness: 5 bytes in memory (a 10-hour call holds 36,000 of them per channel),
+/// encoded as `[second, score]`.
+public struct LoudnessSecond: Sendable, Equatable, Codable {
+    /// Whole second of the recording.
+    public var second: Int32
+    /// 0–100.
+    public var score: UInt8
+
+    public init(second: Int32, score: UInt8) { self.second = second; self.score = score }
+
+    public init(from decoder: any Decoder) throws {
+        var c = try decoder.unkeyedContainer()
+        second = Int32(try c.decode(Double.self))
+        score = UInt8(try c.decode(Double.self))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.unkeyedContainer()
+        try c.encode(second)
+        try c.encode(score)
+    }
 }
 
 /// Stage 5b: levels of one channel, accumulated frame by frame with fixed memory (histograms),
@@ -37,7 +60,7 @@ public struct LevelMeter: Sendable {
     private var candidate = LevelHistogram()
     /// Per-second power sums of the open candidate: (second, sum, count).
     private var candidateSeconds: [(Int, Double, Int)] = []
-    private var loudness: [[Double]] = []
+    private var loudness: [LoudnessSecond] = []
     private var peak: Float = 0
     private var clipped = 0
     private var samples = 0
@@ -80,11 +103,11 @@ public struct LevelMeter: Sendable {
             let minFrames = max(1, Int(0.25 / frameSeconds))
             for (second, sum, n) in candidateSeconds where n >= minFrames {
                 let db = 10 * log10(max(2 * sum / Double(n), 1e-20))
-                let score = Loudness.score(dbfs: db).rounded()
-                if let last = loudness.last, Int(last[0]) == second {
-                    loudness[loudness.count - 1][1] = max(last[1], score)
+                let score = UInt8(Loudness.score(dbfs: db).rounded())
+                if let last = loudness.last, Int(last.second) == second {
+                    loudness[loudness.count - 1].score = max(last.score, score)
                 } else {
-                    loudness.append([Double(second), score])
+                    loudness.append(LoudnessSecond(second: Int32(second), score: score))
                 }
             }
         } else {
@@ -107,7 +130,7 @@ public struct LevelMeter: Sendable {
     }
 
     public func loudnessScores() -> Loudness {
-        let mean = loudness.isEmpty ? nil : (loudness.reduce(0) { $0 + $1[1] } / Double(loudness.count) * 10).rounded() / 10
+        let mean = loudness.isEmpty ? nil : (loudness.reduce(0.0) { $0 + Double($1.score) } / Double(loudness.count) * 10).rounded() / 10
         return Loudness(mean: mean, perSecond: loudness)
     }
 }

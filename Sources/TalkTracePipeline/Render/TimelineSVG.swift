@@ -82,7 +82,7 @@ public enum TimelineSVG {
                 var runs: [[String]] = []
                 var last = -1e9
                 let spp = duration / plotWidth, joinGap = max(1, spp) + 1  // one bucket apart: same run
-                for p in Self.pixelMax(ch.loudness.perSecond, secondsPerPixel: spp) {
+                for p in Self.pixelMax(ch.loudness.perSecond.map { [Double($0.second), Double($0.score)] }, secondsPerPixel: spp) {
                     if p[0] - last > joinGap { runs.append([]) }
                     runs[runs.count - 1].append("\(f(x(p[0] + 0.5))),\(f(y + laneH - p[1] / 100 * laneH))")
                     last = p[0]
