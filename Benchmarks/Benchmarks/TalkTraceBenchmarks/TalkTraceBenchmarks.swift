@@ -1,4 +1,5 @@
-// One benchmark per pipeline stage, then end to end. Inputs are generated once into a temporary
+// One benchmark per pipeline stage, then end to end (names without spaces or punctuation: package-benchmark 1.38.1 writes threshold
+// files with a shell-safe version of the name but looks them up by the raw name). Inputs are generated once into a temporary
 // folder: speech-like bursts (pulse train through two resonances) over noise, stereo 8 kHz pcm_s16le.
 import Benchmark
 import Foundation
@@ -75,11 +76,16 @@ enum Inputs {
 }
 
 let benchmarks: @Sendable () -> Void = {
-    let stage = Benchmark.Configuration(metrics: [.wallClock, .throughput, .mallocCountTotal], maxDuration: .seconds(2))
+    // Time varies with machine load: relaxed thresholds. Allocation counts are exact: the default.
+    let tolerances: [BenchmarkMetric: BenchmarkThresholds] = [
+        .wallClock: .relaxed, .throughput: .relaxed, .mallocCountTotal: .default, .peakMemoryResident: .relaxed,
+    ]
+    let stage = Benchmark.Configuration(metrics: [.wallClock, .throughput, .mallocCountTotal], maxDuration: .seconds(2),
+                                        thresholds: tolerances)
     let whole = Benchmark.Configuration(metrics: [.wallClock, .throughput, .mallocCountTotal, .peakMemoryResident],
-                                        maxDuration: .seconds(3), maxIterations: 20)
+                                        maxDuration: .seconds(3), maxIterations: 20, thresholds: tolerances)
 
-    Benchmark("read: libsndfile decode, 1 min (int16 blocks)", configuration: stage) { benchmark in
+    Benchmark("ReadDecode1minInt16", configuration: stage) { benchmark in
         let buffer = UnsafeMutablePointer<Int16>.allocate(capacity: 2 * 8192)
         defer { buffer.deallocate() }
         for _ in benchmark.scaledIterations {
@@ -90,7 +96,7 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    Benchmark("split: deinterleave 1 min", configuration: stage) { benchmark in
+    Benchmark("SplitDeinterleave1min", configuration: stage) { benchmark in
         let n = 480_000
         let source = UnsafeMutablePointer<Int16>.allocate(capacity: 2 * n); source.initialize(repeating: 1, count: 2 * n)
         let l = UnsafeMutablePointer<Float>.allocate(capacity: n), r = UnsafeMutablePointer<Float>.allocate(capacity: n)
@@ -101,7 +107,7 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    Benchmark("spectral: FFTW frames, 1 min of one channel", configuration: stage) { benchmark in
+    Benchmark("SpectralFrames1minOneChannel", configuration: stage) { benchmark in
         let samples = Inputs.call(seconds: 60).enumerated().filter { $0.offset % 2 == 1 }.map(\.element)
         let geometry = FrameGeometry(sampleRate: 8000)
         let bands = UnsafeMutablePointer<Float>.allocate(capacity: geometry.bandCount)
@@ -114,7 +120,7 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    Benchmark("activity: detector on 1 min of band frames, both channels", configuration: stage) { benchmark in
+    Benchmark("ActivityDetector1minBothChannels", configuration: stage) { benchmark in
         let geometry = FrameGeometry(sampleRate: 8000)
         var framesL: [[Float]] = [], framesR: [[Float]] = [], featL: [FrameFeatures] = [], featR: [FrameFeatures] = []
         let x = Inputs.call(seconds: 60)
@@ -138,7 +144,7 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    Benchmark("conversation: metrics from 2 x 1,000 segments", configuration: stage) { benchmark in
+    Benchmark("ConversationMetrics2x1000Segments", configuration: stage) { benchmark in
         let agent = (0..<1000).map { Segment(start: Double($0) * 10, end: Double($0) * 10 + 4) }
         let customer = (0..<1000).map { Segment(start: Double($0) * 10 + 3.5, end: Double($0) * 10 + 8) }
         for _ in benchmark.scaledIterations {
@@ -146,21 +152,21 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    Benchmark("records: scan 2,000 concatenated Firehose CTRs", configuration: stage) { benchmark in
+    Benchmark("RecordsScan2000FirehoseCTRs", configuration: stage) { benchmark in
         for _ in benchmark.scaledIterations {
             blackHole(JSONRecordScanner.scan(Inputs.firehose).records.count)
         }
     }
 
-    Benchmark("analyze: 1-minute call end to end", configuration: whole) { benchmark in
+    Benchmark("Analyze1minCall", configuration: whole) { benchmark in
         for _ in benchmark.scaledIterations { blackHole(try CallAnalyzer.analyze(path: Inputs.oneMinute)) }
     }
 
-    Benchmark("analyze: 10-minute call end to end", configuration: whole) { benchmark in
+    Benchmark("Analyze10minCall", configuration: whole) { benchmark in
         for _ in benchmark.scaledIterations { blackHole(try CallAnalyzer.analyze(path: Inputs.tenMinutes)) }
     }
 
-    Benchmark("batch: 20 one-minute calls with CTRs, all cores", configuration: whole) { benchmark in
+    Benchmark("Batch20OneMinuteCallsAllCores", configuration: whole) { benchmark in
         let (rec, ctr) = Inputs.batch
         let out = Inputs.directory.appendingPathComponent("out").path
         for _ in benchmark.scaledIterations {
