@@ -60,6 +60,9 @@ public struct ActivityDetector: ~Copyable {
     }
     /// Bands averaged into a frame's score, and scratch for picking them.
     let scoreBands: Int
+    /// Evidence needed before the speech level and coupling are trusted, and how often they are
+    /// re-read, in frames (1 s, 2 s, 0.5 s whatever the hop).
+    let levelFrames: Int, couplingFrames: Int, refreshFrames: Int
     private let bestRatios: UnsafeMutablePointer<Float>
     private var framesIn: Int = 0
     private var framesOut: Int = 0
@@ -68,6 +71,9 @@ public struct ActivityDetector: ~Copyable {
         self.parameters = parameters
         self.bands = geometry.bandCount
         self.scoreBands = max(1, min(geometry.bandCount, parameters.scoreBands))
+        self.levelFrames = max(1, Int((1.0 / geometry.frameSeconds).rounded()))
+        self.couplingFrames = max(1, Int((2.0 / geometry.frameSeconds).rounded()))
+        self.refreshFrames = max(1, Int((0.5 / geometry.frameSeconds).rounded()))
         self.bestRatios = .allocate(capacity: 2 * geometry.bandCount)
         self.bestRatios.initialize(repeating: 0, count: 2 * geometry.bandCount)
         let fps = 1 / geometry.frameSeconds
@@ -252,21 +258,22 @@ public struct ActivityDetector: ~Copyable {
         return FrameDecision(weak: weak, strong: strong, levelDB: level, dropout: false, echo: echo, features: features)
     }
 
-    /// Re-reads the speech level and coupling from their histograms every 50 samples added.
+    /// Re-reads the speech level and coupling from their histograms every `refreshFrames` (0.5 s)
+    /// added, once there is 1 s of strong talk (speech level) or 2 s of the other side (coupling).
     @inline(__always)
     private mutating func refreshEstimates(channel: Int) {
         if channel == 0 {
-            if levelHistogram.0.count >= 100, levelHistogram.0.count % 50 == 0 {
+            if levelHistogram.0.count >= levelFrames, levelHistogram.0.count % refreshFrames == 0 {
                 speechLevel.0 = levelHistogram.0.percentile(0.8)
             }
-            if couplingHistogram.0.count >= 200, couplingHistogram.0.count % 50 == 0 {
+            if couplingHistogram.0.count >= couplingFrames, couplingHistogram.0.count % refreshFrames == 0 {
                 coupling.0 = couplingHistogram.0.percentile(0.5)
             }
         } else {
-            if levelHistogram.1.count >= 100, levelHistogram.1.count % 50 == 0 {
+            if levelHistogram.1.count >= levelFrames, levelHistogram.1.count % refreshFrames == 0 {
                 speechLevel.1 = levelHistogram.1.percentile(0.8)
             }
-            if couplingHistogram.1.count >= 200, couplingHistogram.1.count % 50 == 0 {
+            if couplingHistogram.1.count >= couplingFrames, couplingHistogram.1.count % refreshFrames == 0 {
                 coupling.1 = couplingHistogram.1.percentile(0.5)
             }
         }
