@@ -8,13 +8,13 @@ struct SpectralTests {
     @Test("Frame geometry follows the sample rate")
     func geometry() {
         let g8 = FrameGeometry(sampleRate: 8000)
-        #expect(g8.hop == 80)
+        #expect(g8.hop == 160)  // 20 ms
         #expect(g8.window == 256)
         let g16 = FrameGeometry(sampleRate: 16000)
-        #expect(g16.hop == 160)
+        #expect(g16.hop == 320)
         #expect(g16.window == 512)
         let g44 = FrameGeometry(sampleRate: 44100)
-        #expect(g44.hop == 441)
+        #expect(g44.hop == 882)
         #expect(g44.window == 1024)
         // Bands cover 250..3600 Hz in increasing bins.
         #expect(g8.bandEdges.first == 8)  // 250 Hz / 31.25 Hz per bin
@@ -52,17 +52,18 @@ struct SpectralTests {
                 }
             }
         }
-        // Frame k is centred on hop k and needs samples up to 80k + 40 + 128: 98 complete frames
-        // in 8000 samples (the last two wait for `flush`).
-        #expect(frames.count == 98)
-        let middle = frames[50]
+        // Frame k is centred on hop k (160 samples at the default 20 ms) and needs samples up to
+        // 160k + 80 + 128: 49 complete frames in 8000 samples (the last one waits for `flush`).
+        #expect(g.hop == 160)
+        #expect(frames.count == 49)
+        let middle = frames[25]
         let total = middle.reduce(0, +)
         #expect(abs(total - 0.125) < 0.125 * 0.02)  // A^2/2 within 2 %
         let band = g.bandEdges.firstIndex { $0 > 32 }! - 1
         #expect(middle[band] / total > 0.99)
-        #expect(abs(features[50].hopPower - 0.125) < 0.002)
-        #expect(abs(features[50].hopPeak - 0.5) < 0.01)
-        #expect(!features[50].impulsive)
+        #expect(abs(features[25].hopPower - 0.125) < 0.002)
+        #expect(abs(features[25].hopPeak - 0.5) < 0.01)
+        #expect(!features[25].impulsive)
     }
 
     @Test("A single-sample click is impulsive, a tone is not")
@@ -79,9 +80,10 @@ struct SpectralTests {
                 framer.push(s.baseAddress!, count: s.count, bands: b.baseAddress!) { _, f in flags.append(f.impulsive) }
             }
         }
-        // Sample 2000 is in frame 25; the 32 ms window sees it from frames 23 to 26.
-        #expect(flags[25])
-        #expect(flags.filter { $0 }.count <= 4)
-        #expect(!flags[10])
+        // Sample 2000 is in hop 12; frame k's 32 ms window spans samples 160k - 48 ..< 160k + 208,
+        // so only frame 12 sees it.
+        #expect(flags[12])
+        #expect(flags.filter { $0 }.count == 1)
+        #expect(!flags[5])
     }
 }

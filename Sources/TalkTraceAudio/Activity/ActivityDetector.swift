@@ -22,8 +22,10 @@ public struct FrameDecision: Sendable {
 /// mean band SNR over that floor (dB, negative bands count as 0). Decisions wait `lookahead` so the
 /// floor has seen the frames around the one being judged. Three tests keep non-speech out of the
 /// strong frames that start segments:
-/// - **level**: within `speechLevelGate` dB of the channel's own speech level (a high percentile of
-///   its strong-frame levels), so background talkers and quiet crosstalk never start talk;
+/// - **level**: within `speechLevelGate` dB of the channel's own speech level (the median of its
+///   strong-frame levels: one shouted or clipped utterance must not lift it so far that the
+///   talker's ordinary speech falls under the gate), so background talkers and quiet crosstalk
+///   never start talk;
 /// - **echo**: the coupling from the other channel is learnt as the median level ratio while the
 ///   other channel talks; a frame no louder than the other channel's recent level (max over
 ///   0–120 ms) times that coupling, plus `echoMargin`, is echo or sidetone;
@@ -264,14 +266,14 @@ public struct ActivityDetector: ~Copyable {
     private mutating func refreshEstimates(channel: Int) {
         if channel == 0 {
             if levelHistogram.0.count >= levelFrames, levelHistogram.0.count % refreshFrames == 0 {
-                speechLevel.0 = levelHistogram.0.percentile(0.8)
+                speechLevel.0 = levelHistogram.0.percentile(0.5)
             }
             if couplingHistogram.0.count >= couplingFrames, couplingHistogram.0.count % refreshFrames == 0 {
                 coupling.0 = couplingHistogram.0.percentile(0.5)
             }
         } else {
             if levelHistogram.1.count >= levelFrames, levelHistogram.1.count % refreshFrames == 0 {
-                speechLevel.1 = levelHistogram.1.percentile(0.8)
+                speechLevel.1 = levelHistogram.1.percentile(0.5)
             }
             if couplingHistogram.1.count >= couplingFrames, couplingHistogram.1.count % refreshFrames == 0 {
                 coupling.1 = couplingHistogram.1.percentile(0.5)

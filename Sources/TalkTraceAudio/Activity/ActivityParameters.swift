@@ -1,8 +1,8 @@
 /// The knobs of talk detection, in the units a reader can check: dB, seconds, frames never.
 /// One set serves every call; nothing is tuned per file.
 public struct ActivityParameters: Sendable, Equatable, Codable {
-    /// Seconds between frames.
-    public var hopSeconds = 0.010
+    /// Seconds between frames (`FrameGeometry.defaultHopSeconds`, 20 ms).
+    public var hopSeconds = FrameGeometry.defaultHopSeconds
     /// A frame's score is its mean SNR over the noise floor in its `scoreBands` best bands (dB).
     public var scoreBands = 6
     /// A frame is *weak* talk when its mean band SNR over the noise floor exceeds this (dB).
@@ -42,7 +42,8 @@ public struct ActivityParameters: Sendable, Equatable, Codable {
     public var noiseWindowSeconds = 4.0
     public var noiseSubWindows = 8
     public var lookaheadSeconds = 0.5
-    /// Band power smoothing for the noise tracker (per-frame factor at a 10 ms hop).
+    /// Band power smoothing for the noise tracker (per-frame factor at a 10 ms hop; the detector
+    /// keeps its time constant at other hops).
     public var noiseSmoothing: Float = 0.7
     /// Minimum statistics underestimate the mean noise power; this compensates (dB).
     public var noiseBias: Float = 2.0
