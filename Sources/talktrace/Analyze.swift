@@ -35,7 +35,8 @@ extension TalkTrace {
         func run() throws {
             let analysis: CallAnalysis
             do {
-                analysis = try CallAnalyzer.analyze(path: file, options: AnalysisOptions(channelMap: channels.channelMap))
+                analysis = try CallAnalyzer.analyze(path: file, options: AnalysisOptions(
+                    channelMap: channels.channelMap, threads: min(2, ProcessInfo.processInfo.activeProcessorCount)))
             } catch {
                 printError("talktrace: \(error)")
                 throw ExitCode(1)

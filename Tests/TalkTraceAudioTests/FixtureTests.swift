@@ -46,6 +46,20 @@ struct FixtureTests {
         #expect(a.quality.channelsSwapped.suspected == false)
     }
 
+    @Test("Two threads (left framed beside right and the detector) give exactly the one-thread analysis, whatever the block size",
+          arguments: ["clean", "hold", "dropouts"])
+    func threads(_ condition: String) throws {
+        let c = try Self.call(condition)
+        let serial = try CallAnalyzer.analyze(path: c.path, options: AnalysisOptions(threads: 1))
+        for block in [997, 16384] {
+            var options = AnalysisOptions(threads: 2)
+            options.blockFrames = block
+            let parallel = try CallAnalyzer.analyze(path: c.path, options: options)
+            #expect(parallel == serial, "block \(block)")
+        }
+        #expect(serial.agent.segmentCount > 0 && serial.customer.segmentCount > 0)
+    }
+
     @Test("Line echo and sidetone are not talk; the echo's delay and level are measured")
     func echo() throws {
         let c = try Self.call("echo")

@@ -6,11 +6,16 @@ public struct AnalysisOptions: Sendable, Equatable {
     public var channelMap: ChannelMap = .connect
     public var parameters = ActivityParameters()
     /// Frames read from libsndfile per block: the unit of streaming (memory is a few of these).
-    public var blockFrames = 8192
+    public var blockFrames = 16384
+    /// Threads for this one call: 2 frames the two channels side by side (a single-call analyze on
+    /// a machine with cores to spare); 1 runs everything on the caller's thread (batch, where every
+    /// core already has a call of its own).
+    public var threads = 1
 
-    public init(channelMap: ChannelMap = .connect, parameters: ActivityParameters = ActivityParameters()) {
+    public init(channelMap: ChannelMap = .connect, parameters: ActivityParameters = ActivityParameters(), threads: Int = 1) {
         self.channelMap = channelMap
         self.parameters = parameters
+        self.threads = threads
     }
 }
 
@@ -110,6 +115,137 @@ struct ChannelTrack {
     }
 }
 
+/// Both channels of one block of the recording on their way through the pipeline: samples after
+/// the split, then the spectral frames each framer produced from them, staged for the detector.
+final class StreamBlock {
+    let left: UnsafeMutablePointer<Float>
+    let right: UnsafeMutablePointer<Float>
+    let staged: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
+    let features: (UnsafeMutablePointer<FrameFeatures>, UnsafeMutablePointer<FrameFeatures>)
+    /// Audio frames (samples per channel) in this block; 0 marks the end of the recording.
+    var samples = 0
+    /// Spectral frames staged per channel.
+    var frames = (0, 0)
+
+    init(capacity: Int, geometry: FrameGeometry) {
+        let maxFrames = capacity / geometry.hop + 2
+        left = .allocate(capacity: capacity)
+        right = .allocate(capacity: capacity)
+        staged = (.allocate(capacity: maxFrames * geometry.bandCount), .allocate(capacity: maxFrames * geometry.bandCount))
+        features = (.allocate(capacity: maxFrames), .allocate(capacity: maxFrames))
+    }
+
+    deinit {
+        left.deallocate(); right.deallocate()
+        staged.0.deallocate(); staged.1.deallocate(); features.0.deallocate(); features.1.deallocate()
+    }
+}
+
+/// The state of one analysis between the reader and the result: two framers (stage 3), the
+/// detector (stage 4) and the two channel tracks (segments and levels). `frame` touches only its
+/// channel's framer and scratch, `detect` only the detector and the tracks, so with two threads one
+/// thread can frame the left channel while the other frames the right and runs the detector.
+/// `@unchecked Sendable`: `CallAnalyzer.stream` hands each part to one thread at a time, with a
+/// semaphore between. The parts live behind pointers, so the per-frame loops see plain memory:
+/// no retains of this object, no dynamic exclusivity checks.
+final class AnalysisStream: @unchecked Sendable {
+    let geometry: FrameGeometry
+    let framer0: UnsafeMutablePointer<SpectralFramer>
+    let framer1: UnsafeMutablePointer<SpectralFramer>
+    let detector: UnsafeMutablePointer<ActivityDetector>
+    let tracks: UnsafeMutablePointer<(ChannelTrack, ChannelTrack)>
+    let scratch: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
+    /// Blocks in flight: two, so the reader fills one while the other is analyzed.
+    let blocks: [StreamBlock]
+    let blockFrames: Int
+    /// Spectral frames handed to the detector so far (per channel).
+    private(set) var framesEmitted: Int64 = 0
+
+    init(geometry: FrameGeometry, parameters: ActivityParameters, fullScale: Float, blockFrames: Int) {
+        self.geometry = geometry
+        framer0 = .allocate(capacity: 1)
+        framer0.initialize(to: SpectralFramer(geometry: geometry, fullScale: fullScale))
+        framer1 = .allocate(capacity: 1)
+        framer1.initialize(to: SpectralFramer(geometry: geometry, fullScale: fullScale))
+        detector = .allocate(capacity: 1)
+        detector.initialize(to: ActivityDetector(parameters: parameters, geometry: geometry))
+        tracks = .allocate(capacity: 1)
+        tracks.initialize(to: (ChannelTrack(parameters: parameters, geometry: geometry), ChannelTrack(parameters: parameters, geometry: geometry)))
+        scratch = (.allocate(capacity: geometry.bandCount), .allocate(capacity: geometry.bandCount))
+        self.blockFrames = max(blockFrames, geometry.window)
+        blocks = [StreamBlock(capacity: self.blockFrames, geometry: geometry), StreamBlock(capacity: self.blockFrames, geometry: geometry)]
+    }
+
+    deinit {
+        scratch.0.deallocate(); scratch.1.deallocate()
+        framer0.deinitialize(count: 1); framer0.deallocate()
+        framer1.deinitialize(count: 1); framer1.deallocate()
+        detector.deinitialize(count: 1); detector.deallocate()
+        tracks.deinitialize(count: 1); tracks.deallocate()
+    }
+
+    /// Stage 3 for one channel of `block`: its spectral frames, staged.
+    func frame(channel: Int, _ block: StreamBlock) {
+        let bands = geometry.bandCount
+        var count = 0
+        if channel == 0 {
+            let staged = block.staged.0, features = block.features.0
+            framer0.pointee.push(block.left, count: block.samples, bands: scratch.0) { b, f in
+                (staged + count * bands).update(from: b, count: bands); features[count] = f; count += 1
+            }
+            block.frames.0 = count
+        } else {
+            let staged = block.staged.1, features = block.features.1
+            framer1.pointee.push(block.right, count: block.samples, bands: scratch.1) { b, f in
+                (staged + count * bands).update(from: b, count: bands); features[count] = f; count += 1
+            }
+            block.frames.1 = count
+        }
+    }
+
+    /// Stage 4 on the frames of `block` (both channels framed): decisions into the tracks.
+    func detect(_ block: StreamBlock) {
+        let bands = geometry.bandCount
+        precondition(block.frames.0 == block.frames.1, "both channels have the same number of frames")
+        framesEmitted += Int64(block.frames.0)
+        let detector = self.detector, tracks = self.tracks
+        let (s0, s1, f0, f1) = (block.staged.0, block.staged.1, block.features.0, block.features.1)
+        for k in 0..<block.frames.0 {
+            detector.pointee.push(
+                left: s0 + k * bands, leftFeatures: f0[k],
+                right: s1 + k * bands, rightFeatures: f1[k]
+            ) { d0, d1 in
+                tracks.pointee.0.take(d0)
+                tracks.pointee.1.take(d1)
+            }
+        }
+    }
+
+    /// The end of the recording: zero-pad the last window of both channels, then drain the
+    /// detector's lookahead and close the tracks.
+    func finish(totalSamples: Int64) {
+        let bands = geometry.bandCount
+        let block = blocks[0]
+        let framesEmitted = self.framesEmitted
+        var c0 = 0, c1 = 0
+        let (s0, s1, f0, f1) = (block.staged.0, block.staged.1, block.features.0, block.features.1)
+        framer0.pointee.flush(totalSamples: totalSamples, framesEmitted: framesEmitted, bands: scratch.0) { b, f in
+            (s0 + c0 * bands).update(from: b, count: bands); f0[c0] = f; c0 += 1
+        }
+        framer1.pointee.flush(totalSamples: totalSamples, framesEmitted: framesEmitted, bands: scratch.1) { b, f in
+            (s1 + c1 * bands).update(from: b, count: bands); f1[c1] = f; c1 += 1
+        }
+        block.frames = (c0, c1)
+        detect(block)
+        detector.pointee.finish { d0, d1 in
+            tracks.pointee.0.take(d0)
+            tracks.pointee.1.take(d1)
+        }
+        tracks.pointee.0.finish()
+        tracks.pointee.1.finish()
+    }
+}
+
 /// The whole pipeline for one recording: read (libsndfile, streaming) -> split -> spectral frames
 /// (FFTW) -> activity -> segments and levels -> conversation metrics.
 public enum CallAnalyzer {
@@ -122,95 +258,11 @@ public enum CallAnalyzer {
         var parameters = options.parameters
         parameters.hopSeconds = geometry.frameSeconds
 
-        var framer0 = SpectralFramer(geometry: geometry, fullScale: format.fullScale)
-        var framer1 = SpectralFramer(geometry: geometry, fullScale: format.fullScale)
-        var detector = ActivityDetector(parameters: parameters, geometry: geometry)
-        var tracks = (ChannelTrack(parameters: parameters, geometry: geometry),
-                      ChannelTrack(parameters: parameters, geometry: geometry))
-
-        let block = max(options.blockFrames, geometry.window)
-        let bands = geometry.bandCount
-        let maxFrames = block / geometry.hop + 2
-        let interleavedShort = UnsafeMutablePointer<Int16>.allocate(capacity: 2 * block)
-        let interleavedFloat = UnsafeMutablePointer<Float>.allocate(capacity: 2 * block)
-        let left = UnsafeMutablePointer<Float>.allocate(capacity: block)
-        let right = UnsafeMutablePointer<Float>.allocate(capacity: block)
-        let bandScratch = UnsafeMutablePointer<Float>.allocate(capacity: bands)
-        let staged = (UnsafeMutablePointer<Float>.allocate(capacity: maxFrames * bands),
-                      UnsafeMutablePointer<Float>.allocate(capacity: maxFrames * bands))
-        let stagedFeatures = (UnsafeMutablePointer<FrameFeatures>.allocate(capacity: maxFrames),
-                              UnsafeMutablePointer<FrameFeatures>.allocate(capacity: maxFrames))
-        defer {
-            interleavedShort.deallocate(); interleavedFloat.deallocate(); left.deallocate(); right.deallocate()
-            bandScratch.deallocate()
-            staged.0.deallocate(); staged.1.deallocate(); stagedFeatures.0.deallocate(); stagedFeatures.1.deallocate()
-        }
-
-        var framesRead: Int64 = 0
-        var framesEmitted: Int64 = 0
-
-        // Pairs staged frames of both channels and runs the detector on them.
-        func runDetector(frames: Int) {
-            for k in 0..<frames {
-                detector.push(
-                    left: staged.0 + k * bands, leftFeatures: stagedFeatures.0[k],
-                    right: staged.1 + k * bands, rightFeatures: stagedFeatures.1[k]
-                ) { d0, d1 in
-                    tracks.0.take(d0)
-                    tracks.1.take(d1)
-                }
-            }
-        }
-
-        while true {
-            let n: Int
-            if format.isPCM16 {
-                n = file.read(into: interleavedShort, frames: block)
-                if n > 0 { ChannelSplit.deinterleave(interleavedShort, frames: n, left: left, right: right) }
-            } else {
-                n = file.read(into: interleavedFloat, frames: block)
-                if n > 0 { ChannelSplit.deinterleave(interleavedFloat, frames: n, left: left, right: right) }
-            }
-            if n <= 0 { break }
-            framesRead += Int64(n)
-            var c0 = 0, c1 = 0
-            framer0.push(left, count: n, bands: bandScratch) { b, f in
-                (staged.0 + c0 * bands).update(from: b, count: bands)
-                stagedFeatures.0[c0] = f
-                c0 += 1
-            }
-            framer1.push(right, count: n, bands: bandScratch) { b, f in
-                (staged.1 + c1 * bands).update(from: b, count: bands)
-                stagedFeatures.1[c1] = f
-                c1 += 1
-            }
-            runDetector(frames: c0)
-            framesEmitted += Int64(c0)
-        }
-        if let problem = file.errorText() {
-            throw AudioInputError(path: path, problem: "read failed after \(framesRead) frames (libsndfile: \(problem))")
-        }
-        if framesRead < format.frames {
-            throw AudioInputError(
-                path: path,
-                problem: "truncated: header promises \(format.frames) frames, only \(framesRead) could be read")
-        }
-        // Drain: zero-pad the last window, then the detector's lookahead.
-        var c0 = 0, c1 = 0
-        framer0.flush(totalSamples: framesRead, framesEmitted: framesEmitted, bands: bandScratch) { b, f in
-            (staged.0 + c0 * bands).update(from: b, count: bands); stagedFeatures.0[c0] = f; c0 += 1
-        }
-        framer1.flush(totalSamples: framesRead, framesEmitted: framesEmitted, bands: bandScratch) { b, f in
-            (staged.1 + c1 * bands).update(from: b, count: bands); stagedFeatures.1[c1] = f; c1 += 1
-        }
-        runDetector(frames: c0)
-        detector.finish { d0, d1 in
-            tracks.0.take(d0)
-            tracks.1.take(d1)
-        }
-        tracks.0.finish()
-        tracks.1.finish()
-
+        let run = AnalysisStream(geometry: geometry, parameters: parameters, fullScale: format.fullScale,
+                                 blockFrames: options.blockFrames)
+        let framesRead = try stream(&file, path: path, into: run, threads: options.threads)
+        run.finish(totalSamples: framesRead)
+        let tracks = run.tracks.pointee
         let duration = Double(framesRead) / Double(format.sampleRate)
         let map = options.channelMap
         let agentTrack = map.agent == 0 ? tracks.0 : tracks.1
@@ -230,10 +282,10 @@ public enum CallAnalyzer {
         let customer = channel(customerTrack, customerSegments, other: agentSegments)
         // Leak into the customer channel comes from the agent, and the reverse.
         let minimumEvidence = Int(2 / geometry.frameSeconds)  // 2 s of the other side talking
-        let agentEvidence = detector.echoEvidence(channel: map.agent, minimumFrames: minimumEvidence)
-        let customerEvidence = detector.echoEvidence(channel: map.customer, minimumFrames: minimumEvidence)
-        let agentCoupling = map.agent == 0 ? detector.coupling.0 : detector.coupling.1
-        let customerCoupling = map.agent == 0 ? detector.coupling.1 : detector.coupling.0
+        let agentEvidence = run.detector.pointee.echoEvidence(channel: map.agent, minimumFrames: minimumEvidence)
+        let customerEvidence = run.detector.pointee.echoEvidence(channel: map.customer, minimumFrames: minimumEvidence)
+        let agentCoupling = map.agent == 0 ? run.detector.pointee.coupling.0 : run.detector.pointee.coupling.1
+        let customerCoupling = map.agent == 0 ? run.detector.pointee.coupling.1 : run.detector.pointee.coupling.0
         let echo = CallQuality.leak(customerEvidence, coupling: customerCoupling, frameSeconds: geometry.frameSeconds)
         let sidetone = CallQuality.leak(agentEvidence, coupling: agentCoupling, frameSeconds: geometry.frameSeconds)
         return CallAnalysis(
@@ -248,6 +300,89 @@ public enum CallAnalyzer {
             quality: CallQuality(agent: agent, customer: customer, agentMusic: agentTrack.music, customerMusic: customerTrack.music,
                                  echo: echo, sidetone: sidetone, duration: duration),
             analyzer: AnalyzerInfo(version: CallAnalysis.version, hopSeconds: geometry.frameSeconds, fftSize: geometry.window))
+    }
+
+    /// Stages 1 and 2 and the block loop: reads `file` a block at a time, splits it into `run`'s
+    /// blocks and frames and detects each. With one thread everything runs here in order. With
+    /// two, this thread reads, splits and frames the left channel while a worker frames the right
+    /// channel and then runs the detector on the block, two blocks in flight: the framers are two
+    /// thirds of the work and independent, and the detector only needs both of a block's frames.
+    /// Returns the frames read.
+    static func stream(_ file: inout SoundFile, path: String, into run: AnalysisStream, threads: Int) throws(AudioInputError) -> Int64 {
+        let format = file.format
+        let block = run.blockFrames
+        let interleavedShort = UnsafeMutablePointer<Int16>.allocate(capacity: 2 * block)
+        let interleavedFloat = UnsafeMutablePointer<Float>.allocate(capacity: 2 * block)
+        defer { interleavedShort.deallocate(); interleavedFloat.deallocate() }
+
+        /// Reads and splits the next block into `b`; false at the end.
+        func read(into b: StreamBlock) -> Bool {
+            let n: Int
+            if format.isPCM16 {
+                n = file.read(into: interleavedShort, frames: block)
+                if n > 0 { ChannelSplit.deinterleave(interleavedShort, frames: n, left: b.left, right: b.right) }
+            } else {
+                n = file.read(into: interleavedFloat, frames: block)
+                if n > 0 { ChannelSplit.deinterleave(interleavedFloat, frames: n, left: b.left, right: b.right) }
+            }
+            b.samples = max(0, n)
+            return n > 0
+        }
+
+        var framesRead: Int64 = 0
+        if threads < 2 {
+            let b = run.blocks[0]
+            while read(into: b) {
+                framesRead += Int64(b.samples)
+                run.frame(channel: 0, b)
+                run.frame(channel: 1, b)
+                run.detect(b)
+            }
+        } else {
+            // Every semaphore starts at 0 (libdispatch traps when one is freed below its initial value).
+            let free = DispatchSemaphore(value: 0)                  // blocks the reader may fill
+            for _ in run.blocks { free.signal() }
+            let ready = DispatchSemaphore(value: 0)                 // blocks read (or the end)
+            let leftDone = DispatchSemaphore(value: 0)              // blocks whose left channel is framed
+            let finished = DispatchSemaphore(value: 0)              // the worker has seen the end
+            let worker = Thread {
+                var i = 0
+                while true {
+                    ready.wait()
+                    let b = run.blocks[i % run.blocks.count]
+                    if b.samples == 0 { break }
+                    run.frame(channel: 1, b)
+                    leftDone.wait()
+                    run.detect(b)
+                    free.signal()
+                    i += 1
+                }
+                finished.signal()
+            }
+            worker.start()
+            var i = 0
+            while true {
+                free.wait()
+                let b = run.blocks[i % run.blocks.count]
+                let more = read(into: b)
+                ready.signal()
+                if !more { break }
+                framesRead += Int64(b.samples)
+                run.frame(channel: 0, b)
+                leftDone.signal()
+                i += 1
+            }
+            finished.wait()
+        }
+        if let problem = file.errorText() {
+            throw AudioInputError(path: path, problem: "read failed after \(framesRead) frames (libsndfile: \(problem))")
+        }
+        if framesRead < format.frames {
+            throw AudioInputError(
+                path: path,
+                problem: "truncated: header promises \(format.frames) frames, only \(framesRead) could be read")
+        }
+        return framesRead
     }
 
     static func clamp(_ segments: [Segment], to duration: Double) -> [Segment] {

@@ -82,11 +82,19 @@ public struct FrameFeatures: Sendable {
 /// Streaming framer for one channel. `~Copyable`: it owns its FFT buffers.
 public struct SpectralFramer: ~Copyable {
     public let geometry: FrameGeometry
-    private let fft: RealFFT
-    /// Last `window` samples, plus room for one hop: a sliding history.
+    /// Frames are transformed in pairs: a frame waits (`pending`) for the next one, and one
+    /// complex FFT serves both (`TwoRealFFT`).
+    private let fft: TwoRealFFT
+    private var pending = false
+    private var pendingFeatures = FrameFeatures()
+    /// Last `window` samples: a sliding history.
     private let history: AlignedFloats
     private let hann: AlignedFloats
-    private let power: AlignedFloats
+    /// Power spectra of the pending frame and of the one that completes the pair.
+    private let powerA: AlignedFloats
+    private let powerB: AlignedFloats
+    /// FFT bins the bands cover: `bandEdges.first ..< bandEdges.last`.
+    private let bins: Range<Int>
     /// `geometry.bandEdges`, copied out of the array so the per-frame loop touches no ARC.
     private let edges: UnsafeMutablePointer<Int>
     private let bandCount: Int
@@ -104,15 +112,16 @@ public struct SpectralFramer: ~Copyable {
     /// Parseval scale: band sums in units of mean-square power (full-scale sine = 0.5).
     private let powerScale: Float
     private let clipLevel: Float
-    /// Hop-local state.
 
     /// - Parameter fullScale: the encoding's largest magnitude; samples within 0.1% of it count as clipped.
     public init(geometry: FrameGeometry, fullScale: Float = 1.0) {
         self.geometry = geometry
-        self.fft = RealFFT(size: geometry.window)
+        self.fft = TwoRealFFT(size: geometry.window)
         self.history = AlignedFloats(count: geometry.window)
         self.hann = AlignedFloats(count: geometry.window)
-        self.power = AlignedFloats(count: geometry.window / 2 + 1)
+        self.powerA = AlignedFloats(count: geometry.window / 2 + 1)
+        self.powerB = AlignedFloats(count: geometry.window / 2 + 1)
+        self.bins = geometry.bandEdges.first! ..< geometry.bandEdges.last!
         let n = geometry.window
         var sumW2: Float = 0
         for i in 0..<n {
@@ -141,7 +150,9 @@ public struct SpectralFramer: ~Copyable {
 
     deinit { edges.deallocate(); ring.deallocate(); recent.deallocate(); earlier.deallocate() }
 
-    /// Feeds `count` samples; calls `emit(bands, features)` once per completed frame.
+    /// Feeds `count` samples; calls `emit(bands, features)` once per completed frame, in order.
+    /// Frames come out in pairs (the first of a pair waits for the second's window), so the last
+    /// frame of a block may only come out with the next block or with `flush`.
     /// `bands` is valid only during the call.
     @inline(__always)
     public mutating func push(
@@ -166,8 +177,19 @@ public struct SpectralFramer: ~Copyable {
             i += take
             pendingUntilFrame -= take
             if pendingUntilFrame == 0 {
-                let features = frame(bands: bands)
-                emit(bands, features)
+                if pending {
+                    var second = window(into: fft.second.pointer)
+                    fft.powerSpectra(bins: bins, first: powerA.pointer, second: powerB.pointer)
+                    var first = pendingFeatures
+                    first.flux = bandsAndFlux(powerA.pointer, bands: bands)
+                    emit(bands, first)
+                    second.flux = bandsAndFlux(powerB.pointer, bands: bands)
+                    emit(bands, second)
+                    pending = false
+                } else {
+                    pendingFeatures = window(into: fft.first.pointer)
+                    pending = true
+                }
                 // Slide by one hop.
                 (h).update(from: h + hop, count: n - hop)
                 filled = n - hop
@@ -196,12 +218,13 @@ public struct SpectralFramer: ~Copyable {
         }
     }
 
-    /// Computes one frame from the full history window. The sample loops run on SIMD8 lanes:
-    /// scalar float reductions do not vectorize on their own (their order is fixed).
+    /// The time-domain half of a frame, from the full history window: the hop's statistics, and
+    /// the Hann-windowed copy for the FFT into `x`. The sample loops run on SIMD8 lanes: scalar
+    /// float reductions do not vectorize on their own (their order is fixed).
     @inline(__always)
-    private mutating func frame(bands: UnsafeMutablePointer<Float>) -> FrameFeatures {
+    private func window(into x: UnsafeMutablePointer<Float>) -> FrameFeatures {
         let n = geometry.window, hop = geometry.hop
-        let h = history.pointer, w = hann.pointer, x = fft.input.pointer
+        let h = history.pointer, w = hann.pointer
         // Time-domain statistics of the hop at the window centre.
         let hopStart = (n - hop) / 2
         var s8 = SIMD8<Float>(), s28 = SIMD8<Float>(), peak8 = SIMD8<Float>()
@@ -211,7 +234,7 @@ public struct SpectralFramer: ~Copyable {
             let v = UnsafeRawPointer(h + j).loadUnaligned(as: SIMD8<Float>.self)
             s8 += v
             s28 += v * v
-            let a = v.replacing(with: -v, where: v .< 0)
+            let a = magnitude(v)
             peak8.replace(with: a, where: a .> peak8)
             j += 8
         }
@@ -237,14 +260,21 @@ public struct SpectralFramer: ~Copyable {
             let v = UnsafeRawPointer(h + j).loadUnaligned(as: SIMD8<Float>.self)
             let win = UnsafeRawPointer(w + j).loadUnaligned(as: SIMD8<Float>.self)
             e8 += v * v
-            let a = v.replacing(with: -v, where: v .< 0)
+            let a = magnitude(v)
             wpeak8.replace(with: a, where: a .> wpeak8)
             UnsafeMutableRawPointer(x + j).storeBytes(of: v * win, as: SIMD8<Float>.self)
             j += 8
         }
         let e = lanes(e8), wpeak = lanesMax(wpeak8)
-        fft.powerSpectrum(into: power.pointer)
-        let p = power.pointer
+        // A click: one sample carries most of the window's energy.
+        let impulsive = e > 0 && wpeak * wpeak > 0.25 * e
+        return FrameFeatures(hopPower: hopPower, hopPeak: peak, hopClipped: clipped, impulsive: impulsive)
+    }
+
+    /// The spectral half of a frame: band power from its power spectrum `p` into `bands`, and the
+    /// flux against the frames before. Returns the flux.
+    @inline(__always)
+    private mutating func bandsAndFlux(_ p: UnsafeMutablePointer<Float>, bands: UnsafeMutablePointer<Float>) -> Float {
         let ed = edges
         // Spectral flux between the last 40 ms and the 40 ms before it (boxcar sums over
         // `fluxFrames` frames each, F), so two tones beating at 40 Hz, a ringback, still read as steady.
@@ -267,11 +297,14 @@ public struct SpectralFramer: ~Copyable {
         }
         fluxSlot &+= 1
         if fluxSlot == span { fluxSlot = 0 }
-        // A click: one sample carries most of the window's energy.
-        let impulsive = e > 0 && wpeak * wpeak > 0.25 * e
-        return FrameFeatures(hopPower: hopPower, hopPeak: peak, hopClipped: clipped, impulsive: impulsive,
-                             flux: total > 0 ? diff / total : 0)
+        return total > 0 ? diff / total : 0
     }
+}
+
+/// |v| lane by lane, by clearing the sign bits (a compare and blend costs three times as much).
+@inline(__always)
+func magnitude(_ v: SIMD8<Float>) -> SIMD8<Float> {
+    unsafeBitCast(unsafeBitCast(v, to: SIMD8<UInt32>.self) & SIMD8<UInt32>(repeating: 0x7fff_ffff), to: SIMD8<Float>.self)
 }
 
 /// Horizontal sum and maximum of eight lanes, written out: the generic `sum()`/`max()` are not
