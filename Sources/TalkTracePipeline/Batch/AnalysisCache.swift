@@ -28,7 +28,6 @@ final class AnalysisCache: @unchecked Sendable {
 
     private let handle: FileHandle?
     private let lock = NSLock()
-    private let encoder = CallAnalysis.encoder()
 
     /// Opens the cache for appending; `keep: false` starts it empty.
     init(path: String, keep: Bool) throws(PipelineError) {
@@ -43,16 +42,22 @@ final class AnalysisCache: @unchecked Sendable {
         if end > 0 { handle.write(Data("\n".utf8)) }
     }
 
-    func append(_ file: RecordingFile, _ entry: Entry) {
+    /// Appends `entry` for `file`. `analysisJSON`, the analysis already encoded, is spliced in
+    /// rather than encoded again.
+    func append(_ file: RecordingFile, _ entry: Entry, analysisJSON: Data? = nil) {
         var line = Line(path: file.relativePath, size: file.size, modified: file.modified)
         switch entry {
-        case .analysis(let a): line.analysis = a
+        case .analysis(let a): if analysisJSON == nil { line.analysis = a }
         case .error(let e): line.error = e
         }
+        // Encoded outside the lock, with an encoder of its own: every worker calls this.
+        guard var data = try? CallAnalysis.encoder().encode(line) else { return }
+        if case .analysis = entry, let analysisJSON {
+            data = Data("{\"Analysis\":".utf8) + analysisJSON + Data(",".utf8) + data.dropFirst()
+        }
+        data.append(0x0a)
         lock.lock()
         defer { lock.unlock() }
-        guard var data = try? encoder.encode(line) else { return }
-        data.append(0x0a)
         handle?.write(data)
     }
 

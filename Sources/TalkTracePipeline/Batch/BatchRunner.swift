@@ -31,6 +31,14 @@ public struct RecordingResult: Sendable {
     public var crossCheck: CrossCheck?
     /// Taken from a previous run (`--resume`).
     public var reused = false
+    /// `analysis` as compact JSON, encoded once by the worker that made it (encoding is a large
+    /// share of a short call's cost, and every output file wants it); nil when not encoded yet.
+    public var analysisJSON: Data?
+
+    /// `analysisJSON`, or the analysis encoded now.
+    public func encodedAnalysis(_ encoder: JSONEncoder) -> Data? {
+        analysisJSON ?? analysis.flatMap { try? encoder.encode($0) }
+    }
 }
 
 /// Progress as the batch goes, for a bar or periodic lines.
@@ -80,7 +88,7 @@ public enum BatchRunner {
         var todo: [Int] = []
         for (i, file) in recordings.enumerated() {
             if let entry = cached[AnalysisCache.Key(file)] {
-                results.set(i, entry)
+                results.set(i, entry, nil)
             } else {
                 todo.append(i)
             }
@@ -104,21 +112,27 @@ public enum BatchRunner {
             group.enter()
             Thread.detachNewThread {
                 defer { group.leave() }
+                let encoder = CallAnalysis.encoder()
                 while true {
                     let k = next.increment()
                     guard k < todoList.count else { return }
                     let i = todoList[k]
                     let file = recordings[i]
                     let entry: AnalysisCache.Entry
+                    var json: Data?
                     do {
                         var a = try CallAnalyzer.analyze(path: file.path, options: analysisOptions)
+                        let match = matcher.matches[i]
                         a.recording.path = file.relativePath
+                        a.recording.location = match?.location
+                        a.recording.contactId = match?.contactId
+                        json = try? encoder.encode(a)
                         entry = .analysis(a)
                     } catch {
                         entry = .error("\(error)")
                     }
-                    cache.append(file, entry)
-                    results.set(i, entry)
+                    cache.append(file, entry, analysisJSON: json)
+                    results.set(i, entry, json)
                     counters.add(bytes: file.size, audio: entry.audioSeconds, failed: entry.isError)
                 }
             }
@@ -130,15 +144,20 @@ public enum BatchRunner {
 
         var out: [RecordingResult] = []
         var byContact: [String: [Int]] = [:]
+        let encoder = CallAnalysis.encoder()
         for (i, file) in recordings.enumerated() {
             let match = matcher.matches[i]
             var r = RecordingResult(file: file, match: match)
-            switch results.get(i) {
+            let (entry, json) = results.get(i)
+            switch entry {
             case .analysis(var a):
                 a.recording.path = file.relativePath
                 a.recording.location = match?.location
                 a.recording.contactId = match?.contactId
                 r.analysis = a
+                // The worker's encoding, unless the analysis came from --resume's cache (whose
+                // location and contact may predate these CTRs).
+                r.analysisJSON = json ?? (try? encoder.encode(a))
                 if let match, let contact = contacts.contact(id: match.contactId) {
                     r.crossCheck = CrossCheck(recordingSeconds: a.recording.durationSeconds, contact: contact)
                 }
@@ -156,13 +175,13 @@ public enum BatchRunner {
     }
 }
 
-/// Thread-safe slots for worker results.
+/// Thread-safe slots for worker results, with the analysis's JSON when the worker encoded it.
 final class ResultSlots: @unchecked Sendable {
-    private var slots: [AnalysisCache.Entry?]
+    private var slots: [(AnalysisCache.Entry?, Data?)]
     private let lock = NSLock()
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ e: AnalysisCache.Entry) { lock.lock(); slots[i] = e; lock.unlock() }
-    func get(_ i: Int) -> AnalysisCache.Entry? { lock.lock(); defer { lock.unlock() }; return slots[i] }
+    init(count: Int) { slots = Array(repeating: (nil, nil), count: count) }
+    func set(_ i: Int, _ e: AnalysisCache.Entry, _ json: Data?) { lock.lock(); slots[i] = (e, json); lock.unlock() }
+    func get(_ i: Int) -> (AnalysisCache.Entry?, Data?) { lock.lock(); defer { lock.unlock() }; return slots[i] }
 }
 
 final class Counter: @unchecked Sendable {

@@ -37,7 +37,7 @@ public enum OutputFiles {
         // Each analysis encoded once, shared by both JSON Lines files.
         var encoded: [Data?] = []
         encoded.reserveCapacity(result.recordings.count)
-        for r in result.recordings { encoded.append(r.analysis.flatMap { try? encoder.encode($0) }) }
+        for r in result.recordings { encoded.append(r.encodedAnalysis(encoder)) }
 
         var recordings = Data()
         for (i, r) in result.recordings.enumerated() {

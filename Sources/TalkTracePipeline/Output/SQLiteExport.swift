@@ -94,7 +94,7 @@ enum SQLiteExport {
                     c?.silenceSeconds, c?.overlapSeconds, c?.nonTalk.totalSeconds, c?.nonTalk.instances.count,
                     c?.interruptions.total, c?.interruptions.byAgent, c?.interruptions.byCustomer, c?.backchannels.total,
                     c?.agentTalkShare, c?.responseLatency.medianSeconds, r.crossCheck?.differenceSeconds,
-                    a.flatMap { try? encoder.encode($0) }.map { String(decoding: $0, as: UTF8.self) },
+                    r.encodedAnalysis(encoder).map { String(decoding: $0, as: UTF8.self) },
                 ])
             guard let a else { continue }
             for (who, ch) in [("AGENT", a.agent), ("CUSTOMER", a.customer)] {
