@@ -43,8 +43,9 @@ extension TalkTrace {
             }
             if let plot { try Self.writePlot(analysis, to: plot) }
             if json {
-                let data = try CallAnalysis.encoder(pretty: true).encode(analysis)
-                print(String(decoding: data, as: UTF8.self))
+                // Written a top-level member at a time: a 10-hour call's JSON is never held twice.
+                try CallAnalysis.encoder(pretty: true).encode(analysis) { FileHandle.standardOutput.write(Data($0)) }
+                FileHandle.standardOutput.write(Data([0x0a]))
             } else {
                 print(SummaryTable.render(analysis), terminator: "")
             }

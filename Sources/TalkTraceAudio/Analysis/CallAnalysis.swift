@@ -78,18 +78,10 @@ extension CallAnalysis {
     /// The TalkTrace version written into every analysis.
     public static let version = "0.1.0"
 
-    /// A JSON encoder writing PascalCase keys (`talkSeconds` -> `TalkSeconds`).
-    public static func encoder(pretty: Bool = false) -> JSONEncoder {
-        let e = JSONEncoder()
-        e.keyEncodingStrategy = .custom { path in
-            let key = path.last!
-            if key.intValue != nil { return key }
-            let s = key.stringValue
-            return PascalKey(stringValue: s.prefix(1).uppercased() + s.dropFirst())
-        }
-        e.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
-        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return e
+    /// The JSON encoder for analyses and every other output: PascalCase keys (`talkSeconds` ->
+    /// `TalkSeconds`), sorted, slashes unescaped, compact or pretty (see `AnalysisJSONEncoder`).
+    public static func encoder(pretty: Bool = false) -> AnalysisJSONEncoder {
+        AnalysisJSONEncoder(pretty: pretty)
     }
 
     /// A JSON decoder reading what `encoder` writes.

@@ -36,7 +36,7 @@ public struct RecordingResult: Sendable {
     public var analysisJSON: Data?
 
     /// `analysisJSON`, or the analysis encoded now.
-    public func encodedAnalysis(_ encoder: JSONEncoder) -> Data? {
+    public func encodedAnalysis(_ encoder: AnalysisJSONEncoder) -> Data? {
         analysisJSON ?? analysis.flatMap { try? encoder.encode($0) }
     }
 }

@@ -68,7 +68,7 @@ public enum OutputFiles {
     }
 
     /// `{"Path":…,"ContactId":…,"MatchedBy":…,"Location":…,"CrossCheck":…,"Analysis"|"Error":…}`.
-    static func recordingLine(_ r: RecordingResult, analysis: Data?, encoder: JSONEncoder) -> Data {
+    static func recordingLine(_ r: RecordingResult, analysis: Data?, encoder: AnalysisJSONEncoder) -> Data {
         func json<T: Encodable>(_ v: T) -> String {
             (try? encoder.encode(v)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
         }
