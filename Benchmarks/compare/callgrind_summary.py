@@ -19,7 +19,7 @@ PARTS = [
     ("dynamic linking before main", r"^_dl_start$"),
     ("argument parsing (swift-argument-parser)", r"ParsableCommand\.parseAsRoot"),
     ("CallAnalyzer.analyze", r"^static CallAnalyzer\.analyze\(path:options:\)$"),
-    ("  FFTW planning (FFTW_MEASURE, once per process)", r"RealFFT\.sharedPlan"),
+    ("  FFTW planning (FFTW_ESTIMATE, once per process)", r"TwoRealFFT\.sharedPlan"),
     ("  spectral framing, both channels (incl. FFT)", r"^specialized SpectralFramer\.push"),
     ("    FFTW execution", r"^fftwf_execute_dft_r2c$"),
     ("  activity detection", r"ActivityDetector\.(push|emitNext|finish)"),

@@ -104,7 +104,7 @@ def main():
     tools = [
         ("talktrace", "`talktrace analyze FILE --json`", lambda f: [a.talktrace, "analyze", f, "--json"]),
         ("floor", "libsndfile decode floor (C, `sf_readf_short`, 8192-frame blocks)", lambda f: [a.floor, "decode", f]),
-        ("fftfloor", "decode + FFTW floor (C, 256-pt r2c every 10 ms, both channels)", lambda f: [a.floor, "fft", "10", f]),
+        ("fftfloor", "decode + FFTW floor (C, 256-pt r2c every 20 ms as TalkTrace, both channels)", lambda f: [a.floor, "fft", "20", f]),
         ("ffmpeg", "ffmpeg silencedetect −40 dB, 0.3 s, per channel (`mono=1`)",
          lambda f: ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-i", f, "-af",
                     "silencedetect=n=-40dB:d=0.3:mono=1", "-f", "null", "-"]),
