@@ -75,8 +75,13 @@ public enum BatchRunner {
         _ options: BatchOptions, progress: @escaping @Sendable (BatchProgress) -> Void = { _ in }
     ) throws(PipelineError) -> BatchResult {
         let started = Date()
-        let recordings = try RecordingFinder.find(in: options.recordingsDirectory)
-        let contacts = ContactStore(paths: options.ctrPaths)
+        // The CTRs are read while the recordings are listed: both come before any analysis.
+        nonisolated(unsafe) var store: ContactStore?
+        let reading = Background { () throws(PipelineError) in store = ContactStore(paths: options.ctrPaths) }
+        let found = Result { () throws(PipelineError) in try RecordingFinder.find(in: options.recordingsDirectory) }
+        try reading.wait()
+        let recordings = try found.get()
+        let contacts = store!
         let matcher = RecordingMatcher(recordings: recordings, contacts: contacts.contacts)
 
         try OutputFiles.makeDirectory(options.outputDirectory)

@@ -57,10 +57,13 @@ public enum OutputFiles {
             contacts.append(0x0a)
         }
         let summary = BatchSummary(result)
+        // The database is the slowest output (30 ms for 300 calls): written on a thread of its own
+        // while the text files are, since the whole batch waits for this.
+        let database = Background { () throws(PipelineError) in try SQLiteExport.write(result, summary: summary, to: dir) }
         try write(recordings, to: dir, name: "recordings.jsonl")
         try write(contacts, to: dir, name: "contacts.jsonl")
         try write(Data(CSVTable.recordings(result).utf8), to: dir, name: "recordings.csv")
-        try SQLiteExport.write(result, summary: summary, to: dir)
+        try database.wait()
         let summaryEncoder = CallAnalysis.encoder(pretty: true)
         guard let summaryData = try? summaryEncoder.encode(summary) else { throw PipelineError("summary.json: cannot encode") }
         try write(summaryData + Data("\n".utf8), to: dir, name: "summary.json")
@@ -146,5 +149,23 @@ public struct BatchSummary: Sendable, Codable, Equatable {
             guard let c = x.crossCheck, c.consistent == false else { return nil }
             return x.file.relativePath
         }
+    }
+}
+
+/// Work started on a thread of its own; `wait` returns when it is done and rethrows its error.
+final class Background: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var error: PipelineError?
+
+    init(_ work: @escaping @Sendable () throws(PipelineError) -> Void) {
+        Thread.detachNewThread { [self] in
+            do throws(PipelineError) { try work() } catch { self.error = error }
+            done.signal()
+        }
+    }
+
+    func wait() throws(PipelineError) {
+        done.wait()
+        if let error { throw error }
     }
 }

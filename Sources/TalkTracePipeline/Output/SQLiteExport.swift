@@ -74,8 +74,7 @@ enum SQLiteExport {
             CREATE TABLE ctr_problems (file TEXT NOT NULL, byte_offset INTEGER, problem TEXT NOT NULL);
             """)
         for c in result.contacts.contacts {
-            try db.execute(
-                sql: "INSERT INTO contacts VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            try db.cachedStatement(sql: "INSERT INTO contacts VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)").execute(
                 arguments: [c.contactId, c.channel, c.queueName, c.agentUsername, c.initiationTimestamp, c.lastUpdate,
                             c.initialContactId, c.previousContactId, c.nextContactId, c.agentInteractionDuration,
                             c.customerHoldDuration, result.analysesByContact[c.contactId]?.count ?? 0,
@@ -86,8 +85,7 @@ enum SQLiteExport {
             let id = i + 1
             let a = r.analysis
             let c = a?.conversation
-            try db.execute(
-                sql: "INSERT INTO recordings VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            try db.cachedStatement(sql: "INSERT INTO recordings VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)").execute(
                 arguments: [
                     id, r.file.relativePath, r.match?.contactId, r.match?.by.rawValue, r.match?.location, r.error,
                     a?.recording.durationSeconds, a?.recording.sampleRate, a?.recording.encoding, c?.talkSeconds,
@@ -99,8 +97,7 @@ enum SQLiteExport {
             guard let a else { continue }
             for (who, ch) in [("AGENT", a.agent), ("CUSTOMER", a.customer)] {
                 let l = ch.levels
-                try db.execute(
-                    sql: "INSERT INTO channel_metrics VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                try db.cachedStatement(sql: "INSERT INTO channel_metrics VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)").execute(
                     arguments: [id, who, ch.talkSeconds, ch.talkRatio, ch.segmentCount, ch.longestMonologueSeconds,
                                 l.speechLevelDbfs, l.noiseFloorDbfs, l.snrDb, l.peakDbfs, l.clippedRatio, l.dropoutSeconds,
                                 ch.loudness.mean])
@@ -108,16 +105,16 @@ enum SQLiteExport {
                 for s in ch.segments { try insert.execute(arguments: [id, who, s.start, s.end]) }
             }
             for n in a.conversation.nonTalk.instances {
-                try db.execute(sql: "INSERT INTO non_talk VALUES (?,?,?,?)",
-                               arguments: [id, n.beginOffsetSeconds, n.endOffsetSeconds, n.durationSeconds])
+                try db.cachedStatement(sql: "INSERT INTO non_talk VALUES (?,?,?,?)").execute(
+                    arguments: [id, n.beginOffsetSeconds, n.endOffsetSeconds, n.durationSeconds])
             }
             for e in a.conversation.interruptions.instances {
-                try db.execute(sql: "INSERT INTO interruptions VALUES (?,?,?,?,?)",
-                               arguments: [id, e.by.rawValue, e.beginOffsetSeconds, e.endOffsetSeconds, e.overlapSeconds])
+                try db.cachedStatement(sql: "INSERT INTO interruptions VALUES (?,?,?,?,?)").execute(
+                    arguments: [id, e.by.rawValue, e.beginOffsetSeconds, e.endOffsetSeconds, e.overlapSeconds])
             }
         }
         for p in result.contacts.problems {
-            try db.execute(sql: "INSERT INTO ctr_problems VALUES (?,?,?)", arguments: [p.file, p.offset, p.problem])
+            try db.cachedStatement(sql: "INSERT INTO ctr_problems VALUES (?,?,?)").execute(arguments: [p.file, p.offset, p.problem])
         }
     }
 }
