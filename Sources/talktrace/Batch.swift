@@ -73,10 +73,10 @@ extension TalkTrace {
                 printError("talktrace: \(error)")
                 throw ExitCode(1)
             }
-            print(Self.render(summary, out: out), terminator: "")
+            print(Self.render(summary, out: out, report: report), terminator: "")
         }
 
-        static func render(_ s: BatchSummary, out: String) -> String {
+        static func render(_ s: BatchSummary, out: String, report: Bool = false) -> String {
             var t = ""
             func line(_ label: String, _ value: String) { t += label.padding(toLength: 26, withPad: " ", startingAt: 0) + value + "\n" }
             line("Recordings", "\(s.recordingsFound) found: \(s.recordingsAnalyzed) analyzed, \(s.recordingsFailed) failed"
@@ -86,7 +86,7 @@ extension TalkTrace {
             line("Contacts", "\(s.contactsWithRecording) with a recording, \(s.contactsWithoutRecording) without")
             if !s.crossCheckMismatches.isEmpty { line("Duration cross-check", "\(s.crossCheckMismatches.count) recordings disagree with their CTR") }
             line("Audio", String(format: "%.2f h in %.2f s wall (%.0f x real time, %d jobs)", s.audioHours, s.wallSeconds, s.speedTimesRealTime, s.jobs))
-            line("Outputs", "\(out)/{recordings.jsonl, contacts.jsonl, recordings.csv, talktrace.sqlite, summary.json}")
+            line("Outputs", "\(out)/{recordings.jsonl, contacts.jsonl, recordings.csv, talktrace.sqlite, summary.json\(report ? ", report.html" : "")}")
             return t
         }
     }

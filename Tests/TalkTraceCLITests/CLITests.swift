@@ -183,6 +183,7 @@ struct CLITests {
         let out = dir.appendingPathComponent("out")
         let b = try run(["batch", TestSupport.fixture("recordings"), "--ctr", TestSupport.fixture("ctr"), "--out", out.path, "--report", "--quiet"])
         #expect(b.status == 0)
+        #expect(b.stdout.contains("summary.json, report.html}"))  // the summary lists every file written
         let html = try String(contentsOf: out.appendingPathComponent("report.html"), encoding: .utf8)
         #expect(html.contains("ivr-leg 10:20 export.wav"))
         #expect(html.contains("TalkTrace batch report"))
