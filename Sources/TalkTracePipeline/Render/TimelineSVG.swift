@@ -46,7 +46,7 @@ public enum TimelineSVG {
         func w(_ a: Double, _ b: Double) -> Double { max(1, (b - a) / duration * plotWidth) }
         func f(_ v: Double) -> String { String(format: "%.1f", v) }
 
-        let top = compact ? 8.0 : 40.0
+        let top = compact ? 8.0 : 50.0  // room for the title and, under it, the call's details
         let laneH = compact ? 18.0 : 44.0, gap = compact ? 6.0 : 14.0
         let agentY = top, customerY = top + laneH + gap
         let overlapY = customerY + laneH + gap, overlapH = compact ? 5.0 : 8.0
@@ -60,10 +60,11 @@ public enum TimelineSVG {
         s += "<rect x=\"0\" y=\"0\" width=\"\(width)\" height=\"\(height)\" fill=\"#ffffff\"/>\n"
         if !compact {
             let name = title ?? (a.recording.path as NSString).lastPathComponent
-            s += "<text x=\"\(f(left))\" y=\"22\" font-size=\"15\" font-weight=\"bold\">\(escape(name))</text>\n"
+            s += "<text x=\"\(f(left))\" y=\"20\" font-size=\"15\" font-weight=\"bold\">\(escape(name))</text>\n"
+            // On a line of its own: beside a long file name it would overlap it.
             let info = "\(clock(duration)) · agent \(a.recording.agentChannel), customer \(a.recording.customerChannel)"
                 + (a.recording.contactId.map { " · contact \($0)" } ?? "")
-            s += "<text x=\"\(f(Double(width) - right))\" y=\"22\" text-anchor=\"end\" fill=\"#555\">\(escape(info))</text>\n"
+            s += "<text x=\"\(f(left))\" y=\"37\" fill=\"#555\">\(escape(info))</text>\n"
         }
         // Non-talk behind everything.
         for n in a.conversation.nonTalk.instances {
