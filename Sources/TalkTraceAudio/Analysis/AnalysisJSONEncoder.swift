@@ -138,6 +138,9 @@ final class Frame {
             sink.out.append(contentsOf: "{}".utf8)  // JSONEncoder writes an empty object for a value that encoded nothing
         case .keyed:
             try sink.object(members, depth: depth)
+        case .deferredArray:
+            sink.out.append(UInt8(ascii: "["))  // an array written as it goes opened when it began
+            fallthrough
         case .unkeyed:
             let written = items - members.count
             for (k, m) in members.enumerated() {
@@ -146,16 +149,6 @@ final class Frame {
                 try m.write(sink, depth + 1)
             }
             if items == 0 && sink.pretty { sink.out.append(0x0a) }
-            if sink.pretty { sink.newline(depth) }
-            sink.out.append(UInt8(ascii: "]"))
-        case .deferredArray:
-            sink.out.append(UInt8(ascii: "["))
-            for (i, m) in members.enumerated() {
-                if i > 0 { sink.out.append(UInt8(ascii: ",")) }
-                if sink.pretty { sink.newline(depth + 1) }
-                try m.write(sink, depth + 1)
-            }
-            if members.isEmpty && sink.pretty { sink.out.append(0x0a) }
             if sink.pretty { sink.newline(depth) }
             sink.out.append(UInt8(ascii: "]"))
         case .deferredSingle:
@@ -172,7 +165,7 @@ final class Frame {
         items += 1
     }
 
-    /// Holds back the next array item (see `deferring`).
+    /// Holds back the next array item: after `deferring` starts, and every item of a deferred array.
     func holdItem(_ write: @escaping (JSONSink, Int) throws -> Void) {
         members.append(Member(key: "", write: write))
         items += 1
@@ -326,35 +319,31 @@ struct KeyedText<Key: CodingKey>: KeyedEncodingContainerProtocol {
 struct DeferredArray: UnkeyedEncodingContainer {
     var codingPath: [any CodingKey]
     let frame: Frame
-    var count: Int { frame.members.count }
+    var count: Int { frame.items }
 
     mutating func encodeNil() throws {
-        frame.members.append(Member(key: "") { sink, _ in sink.out.append(contentsOf: "null".utf8) })
+        frame.holdItem { sink, _ in sink.out.append(contentsOf: "null".utf8) }
     }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
         let path = codingPath + [IndexKey(count)]
-        frame.members.append(Member(key: "") { sink, depth in try sink.value(value, path: path, depth: depth) })
+        frame.holdItem { sink, depth in try sink.value(value, path: path, depth: depth) }
+    }
+
+    private mutating func nested() -> JSONTextEncoder {
+        let path = codingPath + [IndexKey(count)]
+        let nested = Frame()
+        frame.holdItem { sink, depth in try nested.close(sink, depth: depth) }
+        return JSONTextEncoder(codingPath: path, frame: nested, sink: nil, depth: 0)
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
-        let nested = Frame()
-        frame.members.append(Member(key: "") { sink, depth in try nested.close(sink, depth: depth) })
-        return JSONTextEncoder(codingPath: codingPath + [IndexKey(count)], frame: nested, sink: nil, depth: 0)
-            .container(keyedBy: keyType)
+        nested().container(keyedBy: keyType)
     }
 
-    mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
-        let nested = Frame()
-        frame.members.append(Member(key: "") { sink, depth in try nested.close(sink, depth: depth) })
-        return JSONTextEncoder(codingPath: codingPath + [IndexKey(count)], frame: nested, sink: nil, depth: 0).unkeyedContainer()
-    }
+    mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer { nested().unkeyedContainer() }
 
-    mutating func superEncoder() -> any Encoder {
-        let nested = Frame()
-        frame.members.append(Member(key: "") { sink, depth in try nested.close(sink, depth: depth) })
-        return JSONTextEncoder(codingPath: codingPath + [IndexKey(count)], frame: nested, sink: nil, depth: 0)
-    }
+    mutating func superEncoder() -> any Encoder { nested() }
 }
 
 struct IndexKey: CodingKey {

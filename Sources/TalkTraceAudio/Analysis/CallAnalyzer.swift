@@ -186,21 +186,27 @@ final class AnalysisStream: @unchecked Sendable {
 
     /// Stage 3 for one channel of `block`: its spectral frames, staged.
     func frame(channel: Int, _ block: StreamBlock) {
-        let bands = geometry.bandCount
-        var count = 0
-        if channel == 0 {
-            let staged = block.staged.0, features = block.features.0
-            framer0.pointee.push(block.left, count: block.samples, bands: scratch.0) { b, f in
-                (staged + count * bands).update(from: b, count: bands); features[count] = f; count += 1
-            }
-            block.frames.0 = count
-        } else {
-            let staged = block.staged.1, features = block.features.1
-            framer1.pointee.push(block.right, count: block.samples, bands: scratch.1) { b, f in
-                (staged + count * bands).update(from: b, count: bands); features[count] = f; count += 1
-            }
-            block.frames.1 = count
+        let samples = channel == 0 ? block.left : block.right
+        stage(channel: channel, into: block) { framer, scratch, emit in
+            framer.pointee.push(samples, count: block.samples, bands: scratch, emit: emit)
         }
+    }
+
+    /// Runs `produce` (a framer's `push` or `flush`) on `channel`'s framer with an `emit` that
+    /// stages each frame in `block`, and records how many there were.
+    @inline(__always)
+    private func stage(
+        channel: Int, into block: StreamBlock,
+        _ produce: (UnsafeMutablePointer<SpectralFramer>, UnsafeMutablePointer<Float>, (UnsafeMutablePointer<Float>, FrameFeatures) -> Void) -> Void
+    ) {
+        let bands = geometry.bandCount
+        let (framer, scratch) = channel == 0 ? (framer0, scratch.0) : (framer1, scratch.1)
+        let (staged, features) = channel == 0 ? (block.staged.0, block.features.0) : (block.staged.1, block.features.1)
+        var count = 0
+        produce(framer, scratch) { b, f in
+            (staged + count * bands).update(from: b, count: bands); features[count] = f; count += 1
+        }
+        if channel == 0 { block.frames.0 = count } else { block.frames.1 = count }
     }
 
     /// Stage 4 on the frames of `block` (both channels framed): decisions into the tracks.
@@ -224,18 +230,13 @@ final class AnalysisStream: @unchecked Sendable {
     /// The end of the recording: zero-pad the last window of both channels, then drain the
     /// detector's lookahead and close the tracks.
     func finish(totalSamples: Int64) {
-        let bands = geometry.bandCount
         let block = blocks[0]
         let framesEmitted = self.framesEmitted
-        var c0 = 0, c1 = 0
-        let (s0, s1, f0, f1) = (block.staged.0, block.staged.1, block.features.0, block.features.1)
-        framer0.pointee.flush(totalSamples: totalSamples, framesEmitted: framesEmitted, bands: scratch.0) { b, f in
-            (s0 + c0 * bands).update(from: b, count: bands); f0[c0] = f; c0 += 1
+        for channel in 0..<2 {
+            stage(channel: channel, into: block) { framer, scratch, emit in
+                framer.pointee.flush(totalSamples: totalSamples, framesEmitted: framesEmitted, bands: scratch, emit: emit)
+            }
         }
-        framer1.pointee.flush(totalSamples: totalSamples, framesEmitted: framesEmitted, bands: scratch.1) { b, f in
-            (s1 + c1 * bands).update(from: b, count: bands); f1[c1] = f; c1 += 1
-        }
-        block.frames = (c0, c1)
         detect(block)
         detector.pointee.finish { d0, d1 in
             tracks.pointee.0.take(d0)
