@@ -3,6 +3,7 @@
 //
 // Targets, in the one direction of dependency:
 //   C shims (CSndFile, CFFTW3f, CZlib)
+//     -> TalkTraceStorage (where bytes come from: folder listings; knows nothing of audio or CTRs)
 //     -> TalkTraceAudio   (read -> split -> spectral frames -> activity -> segments -> conversation; knows nothing of CTRs)
 //     -> TalkTraceRecords (CTR ingestion and dedup; knows nothing of audio)
 //     -> TalkTracePipeline (the join, batch scheduling, outputs)
@@ -17,6 +18,7 @@ let package = Package(
         .executable(name: "talktrace", targets: ["talktrace"]),
         .library(name: "TalkTraceAudio", targets: ["TalkTraceAudio"]),
         .library(name: "TalkTraceRecords", targets: ["TalkTraceRecords"]),
+        .library(name: "TalkTraceStorage", targets: ["TalkTraceStorage"]),
         .library(name: "TalkTracePipeline", targets: ["TalkTracePipeline"]),
     ],
     dependencies: [
@@ -28,16 +30,17 @@ let package = Package(
         .executableTarget(
             name: "talktrace",
             dependencies: [
-                "TalkTracePipeline", "TalkTraceAudio",
+                "TalkTracePipeline", "TalkTraceAudio", "TalkTraceRecords",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .target(name: "TalkTraceAudio", dependencies: ["CSndFile", "CFFTW3f"]),
-        .target(name: "TalkTraceRecords", dependencies: ["CZlib"]),
+        .target(name: "TalkTraceStorage"),
+        .target(name: "TalkTraceRecords", dependencies: ["CZlib", "TalkTraceStorage"]),
         .target(
             name: "TalkTracePipeline",
             dependencies: [
-                "TalkTraceAudio", "TalkTraceRecords",
+                "TalkTraceAudio", "TalkTraceRecords", "TalkTraceStorage",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

@@ -44,11 +44,12 @@ extension TalkTrace {
             if let plot { try Self.writePlot(analysis, to: plot) }
             if json {
                 // Written a top-level member at a time: a 10-hour call's JSON is never held twice.
-                try CallAnalysis.encoder(pretty: true).encode(analysis) { FileHandle.standardOutput.write(Data($0)) }
-                FileHandle.standardOutput.write(Data([0x0a]))
+                try CallAnalysis.encoder(pretty: true).encode(analysis) { Console.out.write($0) }
+                Console.out.write([0x0a])
             } else {
-                print(SummaryTable.render(analysis), terminator: "")
+                Console.out.write(SummaryTable.render(analysis))
             }
+            try Console.finish()
         }
 
         static func writePlot(_ analysis: CallAnalysis, to path: String) throws {

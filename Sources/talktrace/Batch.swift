@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TalkTraceAudio
 import TalkTracePipeline
+import TalkTraceRecords
 
 extension TalkTrace {
     struct Batch: ParsableCommand {
@@ -64,6 +65,9 @@ extension TalkTrace {
             }
             reporter.finish()
             for p in result.contacts.problems { printError("talktrace: CTR \(p.description)") }
+            if result.contacts.problemCount > result.contacts.problems.count {
+                printError("talktrace: CTR problems: \(result.contacts.problemCount) in all, the first \(ContactStore.problemsListedPerFile) of each file listed (summary.json, talktrace.sqlite)")
+            }
             for r in result.recordings where r.error != nil { printError("talktrace: \(r.error!)") }
             let summary: BatchSummary
             do {
@@ -73,7 +77,9 @@ extension TalkTrace {
                 printError("talktrace: \(error)")
                 throw ExitCode(1)
             }
-            print(Self.render(summary, out: out, report: report), terminator: "")
+            for p in summary.databaseProblems { printError("talktrace: \(p.description)") }
+            Console.out.write(Self.render(summary, out: out, report: report))
+            try Console.finish()
         }
 
         static func render(_ s: BatchSummary, out: String, report: Bool = false) -> String {
@@ -82,7 +88,7 @@ extension TalkTrace {
             line("Recordings", "\(s.recordingsFound) found: \(s.recordingsAnalyzed) analyzed, \(s.recordingsFailed) failed"
                 + (s.recordingsReused > 0 ? " (\(s.recordingsReused) reused from the last run)" : ""))
             line("Join", "\(s.matchedByLocation) by location, \(s.matchedByContactId) by contact ID, \(s.recordingsUnmatched) unmatched")
-            line("CTRs", "\(s.ctrRecordsRead) records in \(s.ctrFiles) files -> \(s.contacts) contacts (\(s.ctrDuplicatesMerged) duplicates merged), \(s.ctrProblems.count) unreadable")
+            line("CTRs", "\(s.ctrRecordsRead) records in \(s.ctrFiles) files -> \(s.contacts) contacts (\(s.ctrDuplicatesMerged) duplicates merged), \(s.ctrRecordsSkipped) records skipped")
             line("Contacts", "\(s.contactsWithRecording) with a recording, \(s.contactsWithoutRecording) without")
             if !s.crossCheckMismatches.isEmpty { line("Duration cross-check", "\(s.crossCheckMismatches.count) recordings disagree with their CTR") }
             line("Audio", String(format: "%.2f h in %.2f s wall (%.0f x real time, %d jobs)", s.audioHours, s.wallSeconds, s.speedTimesRealTime, s.jobs))
@@ -115,16 +121,16 @@ final class ProgressReporter: @unchecked Sendable {
             let width = 28
             let filled = Int(fraction * Double(width))
             let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled)
-            FileHandle.standardError.write(Data("\r[\(bar)] \(text)\u{1B}[K".utf8))
+            Console.err.write("\r[\(bar)] \(text)\u{1B}[K")
             drewBar = true
         } else if Date().timeIntervalSince(lastLine) >= 10 || p.done == p.total {
             lastLine = Date()
-            FileHandle.standardError.write(Data("talktrace: \(text)\n".utf8))
+            Console.err.write("talktrace: \(text)\n")
         }
     }
 
     func finish() {
         lock.lock(); defer { lock.unlock() }
-        if drewBar { FileHandle.standardError.write(Data("\n".utf8)); drewBar = false }
+        if drewBar { Console.err.write("\n"); drewBar = false }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TalkTraceAudio
+import TalkTracePipeline
 
 @main
 struct TalkTrace: ParsableCommand {
@@ -33,7 +34,25 @@ struct ChannelOptions: ParsableArguments {
     var channelMap: ChannelMap { agentChannel == .left ? .agentLeft : .connect }
 }
 
-/// Writes one line to stderr.
+/// Standard output and error through `FileWriter`: a write that fails (a full disk, `/dev/full`,
+/// a closed pipe) is noticed, never a trap, and the command exits 1.
+enum Console {
+    static let out = FileWriter(fd: 1, name: "standard output")
+    static let err = FileWriter(fd: 2, name: "standard error", capacity: 0)
+
+    /// Flushes standard output; on failure says so on standard error (if it can) and exits 1.
+    static func finish() throws {
+        do { try out.flush() } catch {
+            printError("talktrace: \(error)")
+            throw ExitCode(1)
+        }
+        if err.failure != nil { throw ExitCode(1) }
+    }
+}
+
+/// Writes one line to stderr: control characters in it (from a file name, say) are escaped, so
+/// it stays one line and cannot act on the terminal.
 func printError(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
+    Console.err.write(OneLine.sanitize(line) + "\n")
+    try? Console.err.flush()
 }

@@ -33,12 +33,12 @@ struct BatchTests {
         let ctr = root.appendingPathComponent("ctr/2026/03/03/10")
         try FileManager.default.createDirectory(at: ctr, withIntermediateDirectories: true)
         let loc = "bucket/connect/inst/CallRecordings/2026/03/03/"
-        let a1 = #"{"ContactId":"\#(idA)","LastUpdateTimestamp":"2026-03-03T10:20:00Z","Recordings":[{"Location":"\#(loc)\#(idA)_20260303T10:15_UTC.wav","StorageType":"S3"}],"Agent":{"AgentInteractionDuration":8,"CustomerHoldDuration":0},"Attributes":{"wrapUp":"resolved"}}"#
-        let a0 = #"{"ContactId":"\#(idA)","LastUpdateTimestamp":"2026-03-03T10:16:00Z","Recordings":[{"Location":"\#(loc)\#(idA)_20260303T10:15_UTC.wav"}]}"#
-        let b = #"{"ContactId":"\#(idB)","LastUpdateTimestamp":"2026-03-03T10:25:00Z","Recording":{"Location":"\#(loc)renamed call 10:20.WAV"},"Future":{"X":[1,null]}}"#
-        let none = #"{"ContactId":"\#(idNone)","Recording":null,"Recordings":null,"Agent":null}"#
-        let bad = #"{"ContactId":"\#(idBad)","Recordings":[{"Location":"\#(loc)\#(idBad)_20260303T10:45_UTC.wav"}]}"#
-        let broken = #"{"ContactId":"ffffffff-0000-4000-8000-000000000000","Channel": VOICE"}"#
+        let a1 = #"{"InitiationTimestamp":"2026-03-03T10:00:00Z","ContactId":"\#(idA)","LastUpdateTimestamp":"2026-03-03T10:20:00Z","Recordings":[{"Location":"\#(loc)\#(idA)_20260303T10:15_UTC.wav","StorageType":"S3"}],"Agent":{"AgentInteractionDuration":8,"CustomerHoldDuration":0},"Attributes":{"wrapUp":"resolved"}}"#
+        let a0 = #"{"InitiationTimestamp":"2026-03-03T10:00:00Z","ContactId":"\#(idA)","LastUpdateTimestamp":"2026-03-03T10:16:00Z","Recordings":[{"Location":"\#(loc)\#(idA)_20260303T10:15_UTC.wav"}]}"#
+        let b = #"{"InitiationTimestamp":"2026-03-03T10:00:00Z","ContactId":"\#(idB)","LastUpdateTimestamp":"2026-03-03T10:25:00Z","Recording":{"Location":"\#(loc)renamed call 10:20.WAV"},"Future":{"X":[1,null]}}"#
+        let none = #"{"InitiationTimestamp":"2026-03-03T10:00:00Z","ContactId":"\#(idNone)","Recording":null,"Recordings":null,"Agent":null}"#
+        let bad = #"{"InitiationTimestamp":"2026-03-03T10:00:00Z","ContactId":"\#(idBad)","Recordings":[{"Location":"\#(loc)\#(idBad)_20260303T10:45_UTC.wav"}]}"#
+        let broken = #"{"InitiationTimestamp":"2026-03-03T10:00:00Z","ContactId":"ffffffff-0000-4000-8000-000000000000","Channel": VOICE"}"#
         // Firehose: concatenated, newest copy of A first; the older copy arrives in a later file, gzipped.
         try Data((a1 + broken + b).utf8).write(to: ctr.appendingPathComponent("stream-1-2026-03-03-10-15-00-x"))
         try Data((none + "\n" + bad + "\n").utf8).write(to: ctr.appendingPathComponent("stream-1-2026-03-03-10-16-00-y"))
@@ -131,7 +131,7 @@ struct BatchTests {
 
     func a1Length() -> Int {
         let loc = "bucket/connect/inst/CallRecordings/2026/03/03/"
-        return #"{"ContactId":"\#(Self.idA)","LastUpdateTimestamp":"2026-03-03T10:20:00Z","Recordings":[{"Location":"\#(loc)\#(Self.idA)_20260303T10:15_UTC.wav","StorageType":"S3"}],"Agent":{"AgentInteractionDuration":8,"CustomerHoldDuration":0},"Attributes":{"wrapUp":"resolved"}}"#.utf8.count
+        return #"{"InitiationTimestamp":"2026-03-03T10:00:00Z","ContactId":"\#(Self.idA)","LastUpdateTimestamp":"2026-03-03T10:20:00Z","Recordings":[{"Location":"\#(loc)\#(Self.idA)_20260303T10:15_UTC.wav","StorageType":"S3"}],"Agent":{"AgentInteractionDuration":8,"CustomerHoldDuration":0},"Attributes":{"wrapUp":"resolved"}}"#.utf8.count
     }
 
     @Test("--resume reuses finished recordings and produces the same outputs")
@@ -144,7 +144,7 @@ struct BatchTests {
         // An interrupted run: only the cache of one finished recording, and a torn last line.
         try FileManager.default.createDirectory(at: resumed, withIntermediateDirectories: true)
         let cache = try String(contentsOf: full.appendingPathComponent(BatchRunner.cacheName), encoding: .utf8)
-        let first = cache.split(separator: "\n").first { $0.contains(Self.idA) }!
+        let first = cache.split(separator: "\n").first { $0.contains(Self.idA) && $0.hasPrefix("{\"Analysis\"") }!
         try Data((first + "\n{\"Path\":\"torn").utf8).write(to: resumed.appendingPathComponent(BatchRunner.cacheName))
         var options = BatchOptions(recordingsDirectory: rec.path, ctrPaths: [ctr.path], outputDirectory: resumed.path)
         options.resume = true
@@ -158,6 +158,39 @@ struct BatchTests {
         // A second resume reuses everything.
         let again = try BatchRunner.run(options)
         #expect(again.recordings.filter(\.reused).count == 4)
+        // Another channel map is another result: nothing is reused.
+        options.analysis = AnalysisOptions(channelMap: .agentLeft)
+        let swapped = try BatchRunner.run(options)
+        #expect(swapped.recordings.filter(\.reused).count == 0)
+        #expect(swapped.recordings.compactMap(\.analysis).allSatisfy { $0.recording.agentChannel == "left" })
+    }
+
+    @Test("--resume keys a symlinked recording by its target: a replaced target is analyzed again, SizeBytes is the target's")
+    func resumeSymlink() throws {
+        let root = TestSupport.temporaryDirectory()
+        let rec = root.appendingPathComponent("rec"), store = root.appendingPathComponent("store")
+        try FileManager.default.createDirectory(at: rec, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: store, withIntermediateDirectories: true)
+        func call(_ url: URL, seconds: Double) throws {
+            var l = TestSupport.silence(seconds), r = TestSupport.silence(seconds)
+            TestSupport.addNoise(&l, rms: 0.001, seed: 1); TestSupport.addNoise(&r, rms: 0.001, seed: 2)
+            TestSupport.addSpeechLike(&r, amplitude: 0.3, start: 0.5, end: 2.5)
+            try TestSupport.writeStereo(url, left: l, right: r)
+        }
+        try call(store.appendingPathComponent("a.wav"), seconds: 4)
+        try call(store.appendingPathComponent("b.wav"), seconds: 6)
+        #expect(symlink(store.appendingPathComponent("a.wav").path, rec.appendingPathComponent("call.wav").path) == 0)
+        var options = BatchOptions(recordingsDirectory: rec.path, ctrPaths: [], outputDirectory: root.appendingPathComponent("out").path)
+        options.resume = true
+        let first = try BatchRunner.run(options)
+        #expect(first.recordings[0].file.size == 4 * 8000 * 4 + 44)
+        #expect(first.recordings[0].analysis?.recording.durationSeconds == 4)
+        // The link now points at another recording (same link, same link size).
+        unlink(rec.appendingPathComponent("call.wav").path)
+        #expect(symlink(store.appendingPathComponent("b.wav").path, rec.appendingPathComponent("call.wav").path) == 0)
+        let second = try BatchRunner.run(options)
+        #expect(second.recordings[0].reused == false)
+        #expect(second.recordings[0].analysis?.recording.durationSeconds == 6)
     }
 
     @Test("A missing recordings directory is a clear error")

@@ -6,8 +6,7 @@ import Testing
 @Suite("Join")
 struct MatcherTests {
     func contact(_ json: String) -> ContactRecord {
-        let object = try! JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any]
-        return ContactRecord(object: object, raw: Data(json.utf8), source: "t", offset: 0)!
+        ContactRecord(json: Data(("{\"InitiationTimestamp\":\"2026-03-03T10:00:00Z\"," + json.dropFirst()).utf8))!
     }
 
     func file(_ rel: String) -> RecordingFile { RecordingFile(relativePath: rel, path: "/r/" + rel, size: 1, modified: 0) }
@@ -35,6 +34,25 @@ struct MatcherTests {
         #expect(m.matches[0]?.by == .location)
         #expect(m.matches[1] == nil)
         #expect(m.matches[2] == nil)
+    }
+
+    @Test("Extra folders above the synced keys: the longest common suffix matches, if long enough and unique")
+    func extraFolders() {
+        // The real-data case: RECDIR/sync/connect/... against mybucket/connect/...
+        let loc = "mybucket/connect/inst/CallRecordings/2025/02/21/call-0001.wav"
+        let c = contact(#"{"ContactId":"\#(id1)","Recording":{"Location":"\#(loc)"}}"#)
+        let m = RecordingMatcher(recordings: [file("sync/connect/inst/CallRecordings/2025/02/21/call-0001.wav")], contacts: [c])
+        #expect(m.matches[0] == .init(contactId: id1, by: .location, location: loc))
+        // Two components in common (a day folder and the name) are not enough to be safe.
+        let short = RecordingMatcher(recordings: [file("elsewhere/21/call-0001.wav")], contacts: [c])
+        #expect(short.matches[0] == nil)
+        // Three are (name, day and month folders), when one file has them.
+        let three = RecordingMatcher(recordings: [file("x/02/21/call-0001.wav")], contacts: [c])
+        #expect(three.matches[0]?.contactId == id1)
+        // Two files equally close: neither is taken by this location.
+        let tie = RecordingMatcher(recordings: [file("a/inst/CallRecordings/2025/02/21/call-0001.wav"),
+                                                file("b/inst/CallRecordings/2025/02/21/call-0001.wav")], contacts: [c])
+        #expect(tie.matches == [nil, nil])
     }
 
     @Test("Contact ID in the file name is the fallback; Kinesis Video locations match nothing")

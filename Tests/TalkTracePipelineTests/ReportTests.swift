@@ -365,7 +365,7 @@ struct ReportTests {
             {"ContactId":"\(idB)","Queue":{"Name":"Sales"},"Agent":{"Username":"maria"},"InitiationTimestamp":"2026-03-03T10:20:00Z"}
 
             """).utf8).write(to: ctr)
-        let contacts = ContactStore(paths: [ctr.path, dir.appendingPathComponent("missing ctr & co.json").path])
+        let contacts = try ContactStore(paths: [ctr.path, dir.appendingPathComponent("missing ctr & co.json").path])
         var recordings: [RecordingResult] = []
         var byContact: [String: [Int]] = [:]
         for i in 0..<count {

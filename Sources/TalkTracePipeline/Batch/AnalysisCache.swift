@@ -1,14 +1,38 @@
 import Foundation
 import TalkTraceAudio
 
-/// `--resume`'s memory: one JSON line per finished recording, appended as each finishes, keyed by
-/// relative path, size and modification time. A run killed mid-write leaves at most one partial
-/// last line, which loading ignores; the recording is then simply analyzed again.
+/// `--resume`'s memory: `OUT_DIR/.talktrace-cache.jsonl`, one JSON line per event, appended as it
+/// happens and never rewritten:
+/// - `{"Started":true,…key}` when a worker starts on a recording;
+/// - `{"Analysis":{…},…key}` or `{"Error":"…",…key}` when it finishes;
+/// - `{"Crashed":true,…key}`, written by `CrashGuard` if the analysis crashed the process.
+///
+/// The key is everything that decides the result: the relative path, the file itself (device,
+/// inode, size and modification time to the nanosecond, symbolic links followed, so a replaced
+/// file or link target is analyzed again) and the analysis settings (analyzer version, channel
+/// map, detector parameters). A run killed mid-write leaves at most one partial last line, which
+/// loading ignores.
 final class AnalysisCache: @unchecked Sendable {
-    struct Key: Hashable {
-        var path: String, size: Int64, modified: Double
-        init(_ f: RecordingFile) { path = f.relativePath; size = f.size; modified = f.modified }
-        init(path: String, size: Int64, modified: Double) { self.path = path; self.size = size; self.modified = modified }
+    /// A recording started this many times without finishing (killed each time, e.g. by the
+    /// out-of-memory killer, which no handler sees) is recorded as failed instead of tried again.
+    static let maxAttempts = 3
+
+    struct Key: Hashable, Codable {
+        var path: String
+        var size: Int64
+        var modified: Double
+        var device: UInt64
+        var inode: UInt64
+        var settings: String
+
+        init(_ f: RecordingFile, settings: String) {
+            path = f.relativePath
+            size = f.size
+            modified = f.modified
+            device = f.device
+            inode = f.inode
+            self.settings = settings
+        }
     }
 
     enum Entry: Sendable {
@@ -19,58 +43,94 @@ final class AnalysisCache: @unchecked Sendable {
     }
 
     private struct Line: Codable {
-        var path: String
-        var size: Int64
-        var modified: Double
+        var key: Key
         var analysis: CallAnalysis?
         var error: String?
+        var started: Bool?
+        var crashed: Bool?
     }
 
-    private let handle: FileHandle?
+    private let writer: FileWriter
     private let lock = NSLock()
+    let path: String
+
+    /// The settings part of the key for `options`.
+    static func settings(_ options: AnalysisOptions) -> String {
+        // FNV-1a (64 bit) of everything that shapes the result, after the analyzer's version.
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in "\(options.channelMap)|\(options.parameters)".utf8 { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return "\(CallAnalysis.version)/\(String(hash, radix: 16))"
+    }
 
     /// Opens the cache for appending; `keep: false` starts it empty.
     init(path: String, keep: Bool) throws(PipelineError) {
-        let fm = FileManager.default
-        if !keep || !fm.fileExists(atPath: path) {
-            guard fm.createFile(atPath: path, contents: nil) else { throw PipelineError("\(path): cannot create (is the output directory writable?)") }
-        }
-        handle = FileHandle(forWritingAtPath: path)
-        guard let handle else { throw PipelineError("\(path): cannot open for writing") }
+        self.path = path
+        if !keep { unlink(path) }
+        writer = try FileWriter(path: path, append: true, capacity: 0)
         // A partial last line from a killed run: start the next entry on a fresh line.
-        let end = handle.seekToEndOfFile()
-        if end > 0 { handle.write(Data("\n".utf8)) }
+        var st = stat()
+        if stat(path, &st) == 0, st.st_size > 0 { writer.write([0x0a]) }
+        try writer.flush()
     }
 
-    /// Appends `entry` for `file`. `analysisJSON`, the analysis already encoded, is spliced in
-    /// rather than encoded again.
-    func append(_ file: RecordingFile, _ entry: Entry, analysisJSON: Data? = nil) {
-        var line = Line(path: file.relativePath, size: file.size, modified: file.modified)
-        switch entry {
-        case .analysis(let a): if analysisJSON == nil { line.analysis = a }
-        case .error(let e): line.error = e
-        }
-        // Encoded outside the lock, with an encoder of its own: every worker calls this.
-        guard var data = try? CallAnalysis.encoder().encode(line) else { return }
-        if case .analysis = entry, let analysisJSON {
-            data = Data("{\"Analysis\":".utf8) + analysisJSON + Data(",".utf8) + data.dropFirst()
-        }
-        data.append(0x0a)
+    var fileDescriptor: Int32 { writer.descriptor }
+
+    /// The JSON of `key`'s members, without braces, to splice into a line.
+    static func keyMembers(_ key: Key) -> Data {
+        let data = (try? CallAnalysis.encoder().encode(["Key": key])) ?? Data("{}".utf8)
+        return data.dropFirst().dropLast()
+    }
+
+    static func startedLine(_ key: Key) -> [UInt8] { Array("{\"Started\":true,".utf8) + keyMembers(key) + [0x7d, 0x0a] }
+    static func crashedLine(_ key: Key) -> [UInt8] { Array("{\"Crashed\":true,".utf8) + keyMembers(key) + [0x7d, 0x0a] }
+
+    /// Appends a line (whole lines, under a lock: every worker calls this).
+    func append(_ line: [UInt8]) throws(PipelineError) {
         lock.lock()
         defer { lock.unlock() }
-        handle?.write(data)
+        writer.write(line)
+        try writer.flush()
     }
 
-    func close() { try? handle?.close() }
+    /// Appends `entry` for `key`. `analysisJSON`, the analysis already encoded, is spliced in
+    /// rather than encoded again.
+    func finish(_ key: Key, _ entry: Entry, analysisJSON: Data?) throws(PipelineError) {
+        var line: [UInt8] = []
+        switch entry {
+        case .analysis(let a):
+            let json = analysisJSON ?? (try? CallAnalysis.encoder().encode(a)) ?? Data("null".utf8)
+            line = Array("{\"Analysis\":".utf8) + json + [0x2c]
+        case .error(let e):
+            let json = (try? CallAnalysis.encoder().encode(["Error": e])) ?? Data("{}".utf8)
+            line = Array(json.dropLast()) + [0x2c]
+            line.removeFirst()
+            line = [0x7b] + line
+        }
+        line += Self.keyMembers(key) + [0x7d, 0x0a]
+        try append(line)
+    }
 
+    func close() throws(PipelineError) { try writer.close(sync: false) }
+
+    /// What earlier runs left: finished entries, and the recordings not to try again (crashed
+    /// the process, or started `maxAttempts` times without finishing) as errors.
     static func load(_ path: String) -> [Key: Entry] {
         guard let data = FileManager.default.contents(atPath: path) else { return [:] }
         let decoder = CallAnalysis.decoder()
         var out: [Key: Entry] = [:]
+        var crashed: Set<Key> = []
+        var attempts: [Key: Int] = [:]
         for line in data.split(separator: 0x0a) where !line.isEmpty {
             guard let l = try? decoder.decode(Line.self, from: Data(line)) else { continue }
-            let key = Key(path: l.path, size: l.size, modified: l.modified)
-            if let a = l.analysis { out[key] = .analysis(a) } else if let e = l.error { out[key] = .error(e) }
+            if let a = l.analysis { out[l.key] = .analysis(a) } else if let e = l.error { out[l.key] = .error(e) }
+            if l.crashed == true { crashed.insert(l.key) }
+            if l.started == true { attempts[l.key, default: 0] += 1 }
+        }
+        for key in crashed where out[key] == nil {
+            out[key] = .error("\(key.path): the analysis crashed TalkTrace in an earlier run (a bug: please report it with this file); not tried again")
+        }
+        for (key, n) in attempts where n >= maxAttempts && out[key] == nil {
+            out[key] = .error("\(key.path): the analysis did not finish in \(n) earlier runs (the process was killed while analyzing it, e.g. out of memory); not tried again")
         }
         return out
     }

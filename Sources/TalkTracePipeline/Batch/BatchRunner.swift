@@ -63,6 +63,8 @@ public struct BatchResult: Sendable {
     public var analysesByContact: [String: [Int]]
     public var wallSeconds: Double
     public var jobs: Int
+    /// Seconds of audio analyzed by this run (not taken from `--resume`'s cache).
+    public var analyzedSeconds: Double = 0
 }
 
 /// Stage 8: the nightly job. Reads the CTRs, finds the recordings, joins them, analyzes every
@@ -71,29 +73,43 @@ public struct BatchResult: Sendable {
 public enum BatchRunner {
     public static let cacheName = ".talktrace-cache.jsonl"
 
+    /// Test hook for the crash drill: a recording whose relative path contains this text traps
+    /// the process as a bug in the analyzer would (`TALKTRACE_FAULT_CRASH_ON`).
+    static let crashOn = ProcessInfo.processInfo.environment["TALKTRACE_FAULT_CRASH_ON"].flatMap { $0.isEmpty ? nil : $0 }
+
     public static func run(
         _ options: BatchOptions, progress: @escaping @Sendable (BatchProgress) -> Void = { _ in }
     ) throws(PipelineError) -> BatchResult {
         let started = Date()
+        let outputs = try OutputDirectory.claim(options.outputDirectory)
         // The CTRs are read while the recordings are listed: both come before any analysis.
         nonisolated(unsafe) var store: ContactStore?
-        let reading = Background { () throws(PipelineError) in store = ContactStore(paths: options.ctrPaths) }
+        let reading = Background { () throws(PipelineError) in
+            do throws(RecordsError) { store = try ContactStore(paths: options.ctrPaths, spoolDirectory: options.outputDirectory) } catch {
+                throw PipelineError("CTRs: \(error.message)")
+            }
+        }
         let found = Result { () throws(PipelineError) in try RecordingFinder.find(in: options.recordingsDirectory) }
         try reading.wait()
         let recordings = try found.get()
         let contacts = store!
-        let matcher = RecordingMatcher(recordings: recordings, contacts: contacts.contacts)
+        let matcher = RecordingMatcher(recordings: recordings, contacts: contacts.keys)
 
-        try OutputFiles.makeDirectory(options.outputDirectory)
         let cachePath = (options.outputDirectory as NSString).appendingPathComponent(cacheName)
         let cached = options.resume ? AnalysisCache.load(cachePath) : [:]
         let cache = try AnalysisCache(path: cachePath, keep: options.resume)
+        let settings = AnalysisCache.settings(options.analysis)
+        let keys = recordings.map { AnalysisCache.Key($0, settings: settings) }
 
         let results = ResultSlots(count: recordings.count)
         var todo: [Int] = []
+        var reused = [Bool](repeating: false, count: recordings.count)
         for (i, file) in recordings.enumerated() {
-            if let entry = cached[AnalysisCache.Key(file)] {
+            if let problem = file.problem {
+                results.set(i, .error("\(file.relativePath): \(problem)"), nil)
+            } else if let entry = cached[keys[i]] {
                 results.set(i, entry, nil)
+                reused[i] = true
             } else {
                 todo.append(i)
             }
@@ -110,22 +126,37 @@ public enum BatchRunner {
         }
         report()
         let next = Counter()
+        let stop = Flag()
         let group = DispatchGroup()
         let analysisOptions = options.analysis
         let todoList = todo
-        for _ in 0..<jobs {
+        let crashOn = Self.crashOn
+        CrashGuard.install(workers: jobs, cacheFD: cache.fileDescriptor)
+        defer { CrashGuard.uninstall() }
+        for worker in 0..<jobs {
             group.enter()
             Thread.detachNewThread {
                 defer { group.leave() }
+                let altStack = CrashGuard.enterThread()
+                defer { CrashGuard.leaveThread(altStack) }
                 let encoder = CallAnalysis.encoder()
-                while true {
+                while !stop.isSet {
                     let k = next.increment()
                     guard k < todoList.count else { return }
                     let i = todoList[k]
                     let file = recordings[i]
+                    do throws(PipelineError) {
+                        try cache.append(AnalysisCache.startedLine(keys[i]))
+                    } catch {
+                        stop.set(error)
+                        return
+                    }
+                    CrashGuard.arm(slot: worker, line: AnalysisCache.crashedLine(keys[i]), message: Array(
+                        "talktrace: \(OneLine.sanitize(file.relativePath)): the analysis crashed TalkTrace (a bug: please report it with this file); run the batch again with --resume to record it as failed and go on\n".utf8))
                     let entry: AnalysisCache.Entry
                     var json: Data?
                     do {
+                        if let crashOn, file.relativePath.contains(crashOn) { Self.trap() }
                         var a = try CallAnalyzer.analyze(path: file.path, options: analysisOptions)
                         let match = matcher.matches[i]
                         a.recording.path = file.relativePath
@@ -136,7 +167,13 @@ public enum BatchRunner {
                     } catch {
                         entry = .error("\(error)")
                     }
-                    cache.append(file, entry, analysisJSON: json)
+                    CrashGuard.disarm(slot: worker)
+                    do throws(PipelineError) {
+                        try cache.finish(keys[i], entry, analysisJSON: json)
+                    } catch {
+                        stop.set(error)
+                        return
+                    }
                     results.set(i, entry, json)
                     counters.add(bytes: file.size, audio: entry.audioSeconds, failed: entry.isError)
                 }
@@ -145,7 +182,9 @@ public enum BatchRunner {
         // Report while the workers run.
         while group.wait(timeout: .now() + 0.25) == .timedOut { report() }
         report()
-        cache.close()
+        if let error = stop.error { throw error }
+        try cache.close()
+        _ = outputs
 
         var out: [RecordingResult] = []
         var byContact: [String: [Int]] = [:]
@@ -171,13 +210,29 @@ public enum BatchRunner {
             case nil:
                 r.error = "\(file.relativePath): not analyzed (internal error)"
             }
-            r.reused = cached[AnalysisCache.Key(file)] != nil
+            r.reused = reused[i]
             if let match { byContact[match.contactId, default: []].append(i) }
             out.append(r)
         }
         return BatchResult(recordings: out, contacts: contacts, analysesByContact: byContact,
-                           wallSeconds: Date().timeIntervalSince(started), jobs: jobs)
+                           wallSeconds: Date().timeIntervalSince(started), jobs: jobs,
+                           analyzedSeconds: counters.snapshot().audio)
     }
+
+    /// What a trap in the analyzer does (the crash drill's fault).
+    @inline(never)
+    static func trap() -> Never {
+        fatalError("fault injected by TALKTRACE_FAULT_CRASH_ON")
+    }
+}
+
+/// Set once by the first worker that cannot go on (the cache cannot be written): the others stop.
+final class Flag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: PipelineError?
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value != nil }
+    var error: PipelineError? { lock.lock(); defer { lock.unlock() }; return value }
+    func set(_ e: PipelineError) { lock.lock(); if value == nil { value = e }; lock.unlock() }
 }
 
 /// Thread-safe slots for worker results, with the analysis's JSON when the worker encoded it.

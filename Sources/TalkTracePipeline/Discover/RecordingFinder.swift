@@ -1,37 +1,21 @@
 import Foundation
+import TalkTraceStorage
 
-/// A recording found in the batch directory.
-public struct RecordingFile: Sendable, Equatable, Hashable, Codable {
-    /// Path relative to the recordings directory, `/`-separated (colons and spaces as on disk).
-    public var relativePath: String
-    /// Full path on disk.
-    public var path: String
-    public var size: Int64
-    /// Modification time, seconds since 1970 (for `--resume`).
-    public var modified: Double
-}
+/// A recording found in the batch directory: relative path, full path, size, modification time,
+/// device and inode (symbolic links followed), or the reason it cannot be read.
+public typealias RecordingFile = FoundFile
 
-/// Walks a recordings directory for `.wav` files (any case), recursively, in sorted order.
+/// Stage 1 of a batch: the `.wav` files (any case) under a recordings folder, recursively, in
+/// sorted order. Nothing is left out silently: files that cannot be read (a name that is not
+/// UTF-8, a path over the system's limit, a failing `stat`, a folder without permission) come
+/// back with their `problem`, and the batch records them as failed.
 public enum RecordingFinder {
     public static func find(in directory: String) throws(PipelineError) -> [RecordingFile] {
-        let fm = FileManager.default
-        var isDir: ObjCBool = false
-        guard fm.fileExists(atPath: directory, isDirectory: &isDir) else {
-            throw PipelineError("\(directory): no such directory")
+        do {
+            return try DirectoryWalker.walk(directory, include: { $0.lowercased().hasSuffix(".wav") })
+        } catch {
+            throw PipelineError(error.message + (error.message.hasSuffix("not a directory") ? " (batch takes a recordings directory)" : ""))
         }
-        guard isDir.boolValue else { throw PipelineError("\(directory): not a directory (batch takes a recordings directory)") }
-        guard let walker = fm.enumerator(atPath: directory) else { throw PipelineError("\(directory): cannot list the directory") }
-        var out: [RecordingFile] = []
-        for case let rel as String in walker {
-            guard rel.lowercased().hasSuffix(".wav") else { continue }
-            if rel.split(separator: "/").contains(where: { $0.hasPrefix(".") }) { continue }
-            let full = (directory as NSString).appendingPathComponent(rel)
-            guard let attrs = try? fm.attributesOfItem(atPath: full), (attrs[.type] as? FileAttributeType) != .typeDirectory else { continue }
-            let size = (attrs[.size] as? NSNumber)?.int64Value ?? 0
-            let modified = (attrs[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-            out.append(RecordingFile(relativePath: rel, path: full, size: size, modified: modified))
-        }
-        return out.sorted { $0.relativePath < $1.relativePath }
     }
 }
 

@@ -12,11 +12,15 @@ public enum MatchedBy: String, Sendable, Codable {
 
 /// Stage 7: which CTR each recording belongs to.
 ///
-/// Locations are `bucket/key` without `s3://`. A file matches a location when one's path
-/// components are a suffix of the other's (percent-escapes decoded), so a sync of the bucket into
-/// any local folder, with or without the bucket name, still matches; the longest common suffix
-/// wins if several files could. Files no location names fall back to the contact ID in their
-/// name. Kinesis Video locations are never compared.
+/// Locations are `bucket/key` without `s3://`. A file matches a location by the longest common
+/// suffix of their path components (percent-escapes decoded): a sync of the bucket into any
+/// local folder matches, with or without the bucket name, and with extra folders above the synced
+/// keys (`RECDIR/sync/connect/...` against `bucket/connect/...`). To be safe, the common suffix
+/// must be the whole of one of the two paths or at least `minimumSharedComponents` components
+/// (the file name and two folders, e.g. the day's date folders), and it must be unique: when two
+/// files share the same longest suffix with a location, neither is matched by it. Files no
+/// location names fall back to the contact ID in their name. Kinesis Video locations are never
+/// compared.
 public struct RecordingMatcher: Sendable {
     public struct Match: Sendable, Equatable {
         public var contactId: String
@@ -25,37 +29,51 @@ public struct RecordingMatcher: Sendable {
         public var location: String?
     }
 
+    public static let minimumSharedComponents = 3
+
     /// `matches[i]` for `recordings[i]`; nil when unmatched.
     public let matches: [Match?]
 
-    public init(recordings: [RecordingFile], contacts: [ContactRecord]) {
+    public init<C: Sequence>(recordings: [RecordingFile], contacts: C) where C.Element: JoinKey {
         var result = [Match?](repeating: nil, count: recordings.count)
         var byName: [String: [Int]] = [:]
         let components = recordings.map { Self.components($0.relativePath) }
-        for (i, c) in components.enumerated() { byName[c.last ?? "", default: []].append(i) }
+        for (i, c) in components.enumerated() where recordings[i].problem == nil { byName[c.last ?? "", default: []].append(i) }
         var matchLength = [Int](repeating: 0, count: recordings.count)
+        // Contact IDs wanted by the files' names, for the files no location claims.
+        var wantedIds: [String: [Int]] = [:]
         for contact in contacts {
             for location in contact.locations {
                 let loc = Self.components(location)
                 guard let name = loc.last, let candidates = byName[name] else { continue }
                 var best: (index: Int, length: Int)?
+                var tie = false
                 for i in candidates {
                     let rel = components[i]
                     let common = Self.commonSuffix(rel, loc)
-                    guard common == rel.count || common == loc.count else { continue }
-                    if best == nil || common > best!.length { best = (i, common) }
+                    guard common == rel.count || common == loc.count || common >= Self.minimumSharedComponents else { continue }
+                    if best == nil || common > best!.length {
+                        best = (i, common)
+                        tie = false
+                    } else if common == best!.length {
+                        tie = true
+                    }
                 }
-                if let best, result[best.index] == nil || best.length > matchLength[best.index] {
+                if let best, !tie, result[best.index] == nil || best.length > matchLength[best.index] {
                     result[best.index] = Match(contactId: contact.contactId, by: .location, location: location)
                     matchLength[best.index] = best.length
                 }
             }
         }
-        let ids = Set(contacts.map { $0.contactId.lowercased() })
-        let canonical = Dictionary(contacts.map { ($0.contactId.lowercased(), $0.contactId) }, uniquingKeysWith: { a, _ in a })
-        for (i, r) in recordings.enumerated() where result[i] == nil {
-            if let id = ContactIdInName.find(in: r.relativePath), ids.contains(id) {
-                result[i] = Match(contactId: canonical[id]!, by: .contactId, location: nil)
+        for (i, r) in recordings.enumerated() where result[i] == nil && r.problem == nil {
+            if let id = ContactIdInName.find(in: r.relativePath) { wantedIds[id, default: []].append(i) }
+        }
+        if !wantedIds.isEmpty {
+            for contact in contacts {
+                guard let files = wantedIds[contact.contactId.lowercased()] else { continue }
+                for i in files where result[i] == nil {
+                    result[i] = Match(contactId: contact.contactId, by: .contactId, location: nil)
+                }
             }
         }
         matches = result

@@ -13,12 +13,9 @@ public enum OutputFiles {
 
     /// Writes `data` to `dir/name` atomically.
     public static func write(_ data: Data, to dir: String, name: String) throws(PipelineError) {
-        let final = (dir as NSString).appendingPathComponent(name)
-        let temp = (dir as NSString).appendingPathComponent(".\(name).tmp-\(getpid())")
-        guard FileManager.default.createFile(atPath: temp, contents: data) else {
-            throw PipelineError("\(final): cannot write")
-        }
-        try rename(temp, to: final)
+        let output = try AtomicOutput(dir: dir, name: name)
+        output.writer.write(data)
+        try output.commit()
     }
 
     static func rename(_ temp: String, to final: String) throws(PipelineError) {
@@ -30,7 +27,9 @@ public enum OutputFiles {
     }
 
     /// Writes every output of `result` into `dir`: recordings.jsonl, contacts.jsonl,
-    /// recordings.csv, talktrace.sqlite, summary.json. Returns the summary.
+    /// recordings.csv, talktrace.sqlite, summary.json. Returns the summary. Each file is streamed
+    /// to its temporary name (contacts are read back from the CTR spool one at a time, so a
+    /// million CTRs never sit in memory as one document) and renamed into place when complete.
     @discardableResult
     public static func writeAll(_ result: BatchResult, to dir: String) throws(PipelineError) -> BatchSummary {
         let encoder = CallAnalysis.encoder()
@@ -39,31 +38,44 @@ public enum OutputFiles {
         encoded.reserveCapacity(result.recordings.count)
         for r in result.recordings { encoded.append(r.encodedAnalysis(encoder)) }
 
-        var recordings = Data()
-        for (i, r) in result.recordings.enumerated() {
-            recordings.append(recordingLine(r, analysis: encoded[i], encoder: encoder))
-            recordings.append(0x0a)
+        var summary = BatchSummary(result)
+        // The database is the slowest output (30 ms for 300 calls): written on a thread of its own
+        // while the text files are, since the whole batch waits for this.
+        nonisolated(unsafe) var databaseProblems: [ContactStore.Problem] = []
+        let counted = summary
+        let database = Background { () throws(PipelineError) in
+            databaseProblems = try SQLiteExport.write(result, summary: counted, to: dir)
         }
-        var contacts = Data()
-        for c in result.contacts.contacts {
+        let recordings = try AtomicOutput(dir: dir, name: "recordings.jsonl")
+        for (i, r) in result.recordings.enumerated() {
+            recordings.writer.write(recordingLine(r, analysis: encoded[i], encoder: encoder))
+            recordings.writer.write([0x0a])
+        }
+        try recordings.commit()
+        let contacts = try AtomicOutput(dir: dir, name: "contacts.jsonl")
+        for c in 0..<result.contacts.count {
+            let key = result.contacts.keys[c]
             var array = Data("[".utf8)
-            for (k, i) in (result.analysesByContact[c.contactId] ?? []).enumerated() {
+            for (k, i) in (result.analysesByContact[key.contactId] ?? []).enumerated() {
                 guard let a = encoded[i] else { continue }
                 if array.count > 1 && k > 0 { array.append(0x2c) }
                 array.append(a)
             }
             array.append(0x5d)
-            contacts.append(c.jsonLine(recordingAnalysis: array))
-            contacts.append(0x0a)
+            let raw: Data
+            do { raw = try result.contacts.raw(c) } catch {
+                contacts.abandon()
+                throw PipelineError("contacts.jsonl: \(error.message)")
+            }
+            contacts.writer.write(ContactRecord.jsonLine(raw: raw, recordingAnalysis: array))
+            contacts.writer.write([0x0a])
         }
-        let summary = BatchSummary(result)
-        // The database is the slowest output (30 ms for 300 calls): written on a thread of its own
-        // while the text files are, since the whole batch waits for this.
-        let database = Background { () throws(PipelineError) in try SQLiteExport.write(result, summary: summary, to: dir) }
-        try write(recordings, to: dir, name: "recordings.jsonl")
-        try write(contacts, to: dir, name: "contacts.jsonl")
-        try write(Data(CSVTable.recordings(result).utf8), to: dir, name: "recordings.csv")
+        try contacts.commit()
+        let csv = try AtomicOutput(dir: dir, name: "recordings.csv")
+        CSVTable.write(result, to: csv.writer)
+        try csv.commit()
         try database.wait()
+        summary.databaseProblems = databaseProblems
         let summaryEncoder = CallAnalysis.encoder(pretty: true)
         guard let summaryData = try? summaryEncoder.encode(summary) else { throw PipelineError("summary.json: cannot encode") }
         try write(summaryData + Data("\n".utf8), to: dir, name: "summary.json")
@@ -110,11 +122,18 @@ public struct BatchSummary: Sendable, Codable, Equatable {
     public var contactsWithoutRecording: Int
     public var audioHours: Double
     public var wallSeconds: Double
-    /// Audio seconds per wall second.
+    /// Audio seconds analyzed by this run per wall second (audio reused by `--resume` not counted).
     public var speedTimesRealTime: Double
     public var jobs: Int
     public var failures: [Failure]
+    /// CTR problems: the first `ContactStore.problemsListedPerFile` of each file (then one line
+    /// counting the rest), and the totals, listed or not.
     public var ctrProblems: [ContactStore.Problem]
+    public var ctrProblemCount: Int
+    /// CTR records not read as contacts (damaged, not a CTR), listed or not.
+    public var ctrRecordsSkipped: Int
+    /// Rows the database could not take (the rest of the database is written).
+    public var databaseProblems: [ContactStore.Problem] = []
     /// Matched recordings whose duration disagrees with the CTR's interaction + hold time.
     public var crossCheckMismatches: [String]
 
@@ -135,16 +154,19 @@ public struct BatchSummary: Sendable, Codable, Equatable {
         ctrFiles = r.contacts.files.count
         ctrRecordsRead = r.contacts.recordsRead
         ctrDuplicatesMerged = r.contacts.duplicatesMerged
-        contacts = r.contacts.contacts.count
-        contactsWithRecording = r.contacts.contacts.filter { r.analysesByContact[$0.contactId] != nil }.count
+        contacts = r.contacts.count
+        contactsWithRecording = r.contacts.keys.filter { r.analysesByContact[$0.contactId] != nil }.count
         contactsWithoutRecording = contacts - contactsWithRecording
         let audio = rec.reduce(0.0) { $0 + ($1.analysis?.recording.durationSeconds ?? 0) }
         audioHours = (audio / 3600 * 10000).rounded() / 10000
         wallSeconds = (r.wallSeconds * 1000).rounded() / 1000
-        speedTimesRealTime = r.wallSeconds > 0 ? (audio / r.wallSeconds).rounded() : 0
+        // Only what this run analyzed: audio reused from --resume's cache took no time.
+        speedTimesRealTime = r.wallSeconds > 0 ? (r.analyzedSeconds / r.wallSeconds).rounded() : 0
         jobs = r.jobs
         failures = rec.compactMap { x in x.error.map { Failure(path: x.file.relativePath, error: $0) } }
         ctrProblems = r.contacts.problems
+        ctrProblemCount = r.contacts.problemCount
+        ctrRecordsSkipped = r.contacts.recordsSkipped
         crossCheckMismatches = rec.compactMap { x in
             guard let c = x.crossCheck, c.consistent == false else { return nil }
             return x.file.relativePath

@@ -22,25 +22,36 @@ import TalkTraceRecords
 /// - `non_talk(recording_id, begin_seconds, end_seconds, duration_seconds)`
 /// - `interruptions(recording_id, by_participant, begin_seconds, end_seconds, overlap_seconds)`
 /// - `ctr_problems(file, byte_offset, problem)`
+///
+/// Text is bound as its UTF-8 bytes and cast to TEXT in SQL, so a string with a NUL inside is
+/// stored whole (binding it as a C string cut it at the NUL, and two contact IDs differing after
+/// a NUL then collided). A row the database still refuses is skipped and returned as a problem;
+/// it never sinks the rest of the database.
 enum SQLiteExport {
     static let name = "talktrace.sqlite"
 
-    static func write(_ result: BatchResult, summary: BatchSummary, to dir: String) throws(PipelineError) {
+    static func write(_ result: BatchResult, summary: BatchSummary, to dir: String) throws(PipelineError) -> [ContactStore.Problem] {
         let final = (dir as NSString).appendingPathComponent(name)
         let temp = (dir as NSString).appendingPathComponent(".\(name).tmp-\(getpid())")
         for suffix in ["", "-journal", "-wal", "-shm"] { unlink(temp + suffix) }
+        var problems: [ContactStore.Problem] = []
         do {
             let queue = try DatabaseQueue(path: temp)
-            try queue.write { db in try fill(db, result) }
+            try queue.write { db in problems = try fill(db, result) }
             try queue.close()
         } catch {
             unlink(temp)
             throw PipelineError("\(final): cannot write the database (\(error))")
         }
         try OutputFiles.rename(temp, to: final)
+        return problems
     }
 
-    private static func fill(_ db: Database, _ result: BatchResult) throws {
+    /// Text as bytes, for `CAST(? AS TEXT)`.
+    static func text(_ s: String?) -> Data? { s.map { Data($0.utf8) } }
+
+    private static func fill(_ db: Database, _ result: BatchResult) throws -> [ContactStore.Problem] {
+        var problems: [ContactStore.Problem] = []
         try db.execute(sql: """
             CREATE TABLE contacts (
               contact_id TEXT PRIMARY KEY NOT NULL, channel TEXT, queue_name TEXT, agent_username TEXT,
@@ -73,21 +84,29 @@ enum SQLiteExport {
             CREATE INDEX interruptions_recording ON interruptions(recording_id);
             CREATE TABLE ctr_problems (file TEXT NOT NULL, byte_offset INTEGER, problem TEXT NOT NULL);
             """)
-        for c in result.contacts.contacts {
-            try db.cachedStatement(sql: "INSERT INTO contacts VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)").execute(
-                arguments: [c.contactId, c.channel, c.queueName, c.agentUsername, c.initiationTimestamp, c.lastUpdate,
-                            c.initialContactId, c.previousContactId, c.nextContactId, c.agentInteractionDuration,
-                            c.customerHoldDuration, result.analysesByContact[c.contactId]?.count ?? 0,
-                            String(decoding: c.raw, as: UTF8.self)])
+        let t = "CAST(? AS TEXT)"
+        for i in 0..<result.contacts.count {
+            let key = result.contacts.keys[i]
+            do {
+                let c = try result.contacts.record(i)
+                try db.cachedStatement(sql: "INSERT INTO contacts VALUES (\(t),\(t),\(t),\(t),\(t),\(t),\(t),\(t),\(t),?,?,?,\(t))").execute(
+                    arguments: [text(c.contactId), text(c.channel), text(c.queueName), text(c.agentUsername), text(c.initiationTimestamp),
+                                text(c.lastUpdate), text(c.initialContactId), text(c.previousContactId), text(c.nextContactId),
+                                c.agentInteractionDuration, c.customerHoldDuration, result.analysesByContact[c.contactId]?.count ?? 0,
+                                c.raw])
+            } catch {
+                problems.append(ContactStore.Problem(file: "talktrace.sqlite", offset: nil,
+                                                     problem: "contacts: ContactId \(OneLine.sanitize(key.contactId)) not stored (\(error))"))
+            }
         }
         let encoder = CallAnalysis.encoder()
         for (i, r) in result.recordings.enumerated() {
             let id = i + 1
             let a = r.analysis
             let c = a?.conversation
-            try db.cachedStatement(sql: "INSERT INTO recordings VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)").execute(
+            try db.cachedStatement(sql: "INSERT INTO recordings VALUES (?,\(t),\(t),?,\(t),\(t),?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)").execute(
                 arguments: [
-                    id, r.file.relativePath, r.match?.contactId, r.match?.by.rawValue, r.match?.location, r.error,
+                    id, text(r.file.relativePath), text(r.match?.contactId), r.match?.by.rawValue, text(r.match?.location), text(r.error),
                     a?.recording.durationSeconds, a?.recording.sampleRate, a?.recording.encoding, c?.talkSeconds,
                     c?.silenceSeconds, c?.overlapSeconds, c?.nonTalk.totalSeconds, c?.nonTalk.instances.count,
                     c?.interruptions.total, c?.interruptions.byAgent, c?.interruptions.byCustomer, c?.backchannels.total,
@@ -114,7 +133,8 @@ enum SQLiteExport {
             }
         }
         for p in result.contacts.problems {
-            try db.cachedStatement(sql: "INSERT INTO ctr_problems VALUES (?,?,?)").execute(arguments: [p.file, p.offset, p.problem])
+            try db.cachedStatement(sql: "INSERT INTO ctr_problems VALUES (\(t),?,\(t))").execute(arguments: [text(p.file), p.offset, text(p.problem)])
         }
+        return problems
     }
 }

@@ -1,10 +1,17 @@
 import Foundation
 
-/// One CTR as it arrived: its exact bytes (written back untouched) and the few fields the join
-/// and the cross-checks read.
-public struct ContactRecord: Sendable {
+/// What the join needs of a contact: its ID and the recording locations it names.
+public protocol JoinKey {
+    var contactId: String { get }
+    /// File locations (`bucket/key`, no `s3://`), Kinesis Video streams excluded.
+    var locations: [String] { get }
+}
+
+/// One CTR as it arrived: its exact bytes (written back untouched) and the fields the join, the
+/// cross-checks and the outputs read.
+public struct ContactRecord: Sendable, JoinKey {
     public let contactId: String
-    /// `LastUpdateTimestamp` as written; dedup keeps the latest.
+    /// `LastUpdateTimestamp` as written; dedup keeps the latest (see `Timestamp`).
     public let lastUpdate: String?
     /// Every recording location (`Recordings[].Location` and `Recording.Location`), file locations
     /// only: Kinesis Video streams are listed in `streamLocations`, never matched to a file.
@@ -21,50 +28,87 @@ public struct ContactRecord: Sendable {
     public let previousContactId: String?
     public let nextContactId: String?
     public let channel: String?
+    public let formatVersion: String?
     /// The record's bytes exactly as read (one JSON object).
     public let raw: Data
     /// Where it came from: file and byte offset.
     public let source: String
     public let offset: Int
 
-    /// Reads the fields from a parsed object; nil when it has no string `ContactId`.
-    public init?(object: [String: Any], raw: Data, source: String, offset: Int) {
-        guard let id = object["ContactId"] as? String, !id.isEmpty else { return nil }
+    /// The members the parser keeps of a CTR; everything else is validated and skipped.
+    public static let wanted: JSONWant = .object([
+        "ContactId": .scalar, "LastUpdateTimestamp": .scalar, "AWSContactTraceRecordFormatVersion": .scalar,
+        "InitiationTimestamp": .scalar, "Channel": .scalar, "InitialContactId": .scalar,
+        "PreviousContactId": .scalar, "NextContactId": .scalar,
+        "Queue": .object(["Name": .scalar]),
+        "Agent": .object(["AgentInteractionDuration": .scalar, "CustomerHoldDuration": .scalar, "Username": .scalar]),
+        "Recording": .object(["Location": .scalar, "StorageType": .scalar]),
+        "Recordings": .array(.object(["Location": .scalar, "StorageType": .scalar])),
+    ])
+
+    /// Why a parsed object is not taken as a CTR, or nil when it is one. Contact Lens events and
+    /// other Connect exports carry a `ContactId` too; a CTR also has its format version or its
+    /// initiation time.
+    public static func rejection(_ c: JSONCapture) -> String? {
+        guard case .object = c else { return "not a JSON object" }
+        guard let id = c["ContactId"] else { return "record has no ContactId" }
+        guard let s = id.string, !s.isEmpty else { return "ContactId is not a non-empty string" }
+        if c["AWSContactTraceRecordFormatVersion"] == nil && c["InitiationTimestamp"] == nil {
+            return "not a contact trace record: ContactId \(s) but neither AWSContactTraceRecordFormatVersion nor InitiationTimestamp"
+        }
+        return nil
+    }
+
+    /// Reads the fields from a record's capture (`wanted`); nil when it is not a CTR.
+    public init?(capture c: JSONCapture, raw: Data, source: String, offset: Int) {
+        guard Self.rejection(c) == nil, let id = c["ContactId"]?.string else { return nil }
         contactId = id
-        lastUpdate = object["LastUpdateTimestamp"] as? String
+        lastUpdate = c["LastUpdateTimestamp"]?.string
+        (locations, streamLocations) = Self.locations(c)
+        let agent = c["Agent"]
+        agentInteractionDuration = Self.number(agent?["AgentInteractionDuration"])
+        customerHoldDuration = Self.number(agent?["CustomerHoldDuration"])
+        agentUsername = agent?["Username"]?.string
+        queueName = c["Queue"]?["Name"]?.string
+        initiationTimestamp = c["InitiationTimestamp"]?.string
+        initialContactId = c["InitialContactId"]?.string
+        previousContactId = c["PreviousContactId"]?.string
+        nextContactId = c["NextContactId"]?.string
+        channel = c["Channel"]?.string
+        formatVersion = c["AWSContactTraceRecordFormatVersion"]?.string
+        self.raw = raw
+        self.source = source
+        self.offset = offset
+    }
+
+    /// Parses one record's bytes (tests, and records read back from the spool).
+    public init?(json: Data, source: String = "-", offset: Int = 0) {
+        let (records, _) = JSONRecordScanner.scan(json, want: Self.wanted)
+        guard records.count == 1 else { return nil }
+        self.init(capture: records[0].capture, raw: json, source: source, offset: offset)
+    }
+
+    /// File locations and Kinesis Video stream locations. Either field may be null or missing
+    /// (abandoned contacts, IVR only).
+    static func locations(_ c: JSONCapture) -> (files: [String], streams: [String]) {
         var files: [String] = [], streams: [String] = []
-        func add(_ entry: [String: Any]) {
-            guard let loc = entry["Location"] as? String, !loc.isEmpty else { return }
-            let storage = (entry["StorageType"] as? String)?.uppercased()
+        func add(_ entry: JSONCapture) {
+            guard let loc = entry["Location"]?.string, !loc.isEmpty else { return }
+            let storage = entry["StorageType"]?.string?.uppercased()
             if storage == "KINESIS_VIDEO_STREAM" || loc.hasPrefix("arn:") {
                 if !streams.contains(loc) { streams.append(loc) }
             } else if !files.contains(loc) {
                 files.append(loc)
             }
         }
-        // Either may be null or missing (abandoned contacts, IVR only).
-        if let list = object["Recordings"] as? [Any] { for case let e as [String: Any] in list { add(e) } }
-        if let legacy = object["Recording"] as? [String: Any] { add(legacy) }
-        locations = files
-        streamLocations = streams
-        let agent = object["Agent"] as? [String: Any]
-        agentInteractionDuration = Self.number(agent?["AgentInteractionDuration"])
-        customerHoldDuration = Self.number(agent?["CustomerHoldDuration"])
-        agentUsername = agent?["Username"] as? String
-        queueName = (object["Queue"] as? [String: Any])?["Name"] as? String
-        initiationTimestamp = object["InitiationTimestamp"] as? String
-        initialContactId = object["InitialContactId"] as? String
-        previousContactId = object["PreviousContactId"] as? String
-        nextContactId = object["NextContactId"] as? String
-        channel = object["Channel"] as? String
-        self.raw = raw
-        self.source = source
-        self.offset = offset
+        for e in c["Recordings"]?.array ?? [] { add(e) }
+        if let legacy = c["Recording"] { add(legacy) }
+        return (files, streams)
     }
 
-    static func number(_ v: Any?) -> Double? {
-        if let n = v as? NSNumber, !(v is Bool) { return n.doubleValue }
-        if let s = v as? String { return Double(s) }
+    static func number(_ v: JSONCapture?) -> Double? {
+        if let n = v?.number, n.isFinite { return n }
+        if let s = v?.string, let n = Double(s), n.isFinite { return n }
         return nil
     }
 
@@ -72,6 +116,10 @@ public struct ContactRecord: Sendable {
     /// field. Every original field is left as it was (newlines outside strings are whitespace in
     /// JSON, and raw newlines cannot occur inside valid strings, so flattening changes no value).
     public func jsonLine(recordingAnalysis: Data) -> Data {
+        Self.jsonLine(raw: raw, recordingAnalysis: recordingAnalysis)
+    }
+
+    public static func jsonLine(raw: Data, recordingAnalysis: Data) -> Data {
         var bytes = raw
         for i in bytes.indices where bytes[i] == 0x0a || bytes[i] == 0x0d { bytes[i] = 0x20 }
         guard let close = bytes.lastIndex(of: 0x7d) else { return bytes }
@@ -89,28 +137,5 @@ public struct ContactRecord: Sendable {
         out.append(recordingAnalysis)
         out.append(0x7d)
         return out
-    }
-}
-
-/// A timestamp comparison that works for `yyyy-mm-ddThh:mm:ssZ` with or without fractions.
-enum Timestamp {
-    static func isLater(_ a: String?, than b: String?) -> Bool {
-        switch (a, b) {
-        case (nil, _): return false
-        case (_?, nil): return true
-        case let (a?, b?): return normalize(a) > normalize(b)
-        }
-    }
-
-    /// `2026-03-03T10:15:00Z` and `2026-03-03T10:15:00.120Z` compared as text need the same shape.
-    static func normalize(_ s: String) -> String {
-        var t = s.hasSuffix("Z") ? String(s.dropLast()) : s
-        if let dot = t.firstIndex(of: ".") {
-            let frac = t[t.index(after: dot)...]
-            t = String(t[..<dot]) + "." + frac.padding(toLength: 9, withPad: "0", startingAt: 0)
-        } else {
-            t += ".000000000"
-        }
-        return t
     }
 }

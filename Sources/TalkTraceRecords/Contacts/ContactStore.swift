@@ -1,99 +1,289 @@
 import Foundation
+import TalkTraceStorage
 
-/// Every CTR read from the given files and directories, deduplicated by ContactId.
+/// Every CTR read from the given files and folders, deduplicated by ContactId, in memory bounded
+/// by what the join needs.
 ///
 /// Delivery is at least once and CTRs are updated after the contact, so one ContactId can arrive
-/// many times: the copy with the latest `LastUpdateTimestamp` wins; on a tie, the one read last
-/// (files in path order). Everything that could not be read is kept in `problems` with its file
-/// and byte offset: nothing disappears without a trace.
-public struct ContactStore: Sendable {
-    /// A CTR record or file that could not be used.
+/// many times: the copy with the latest `LastUpdateTimestamp` (parsed, see `Timestamp`) wins; a
+/// copy whose time is missing or unparseable loses to any copy with one; on a tie, the one read
+/// last (files in path order).
+///
+/// Memory: each record's bytes go to a spool file (created in `spoolDirectory` and unlinked at
+/// once, so a killed run leaves nothing behind); only the ContactId, the recording locations, the
+/// parsed time and where the bytes are stay in memory (about 250 bytes a contact). Outputs read
+/// the records back one at a time (`record(_:)`).
+///
+/// Nothing disappears without a trace: every record of every file is either a contact, a
+/// superseded duplicate (counted), or a `Problem` with its file and byte offset. A file's first
+/// `problemsListedPerFile` problems are listed; the rest are counted in one closing line.
+public final class ContactStore: @unchecked Sendable {
+    /// A CTR file or record that could not be used, or a record used with a caveat.
     public struct Problem: Sendable, Equatable, Codable {
         public var file: String
         /// Byte offset of the record in the (decompressed) file; nil for whole-file problems.
         public var offset: Int?
         public var problem: String
+        /// False when the record was still used (an unparseable LastUpdateTimestamp).
+        public var recordSkipped: Bool = true
         public var description: String { offset.map { "\(file) @ byte \($0): \(problem)" } ?? "\(file): \(problem)" }
+
+        public init(file: String, offset: Int?, problem: String, recordSkipped: Bool = true) {
+            self.file = file
+            self.offset = offset
+            self.problem = problem
+            self.recordSkipped = recordSkipped
+        }
     }
 
-    /// Deduplicated contacts in first-seen order.
-    public private(set) var contacts: [ContactRecord] = []
+    /// What the join keeps of a contact in memory.
+    public struct Key: JoinKey, Sendable {
+        public let contactId: String
+        public let locations: [String]
+        /// `LastUpdateTimestamp` in ns since 1970, nil when missing or unparseable.
+        let time: Int64?
+        let spoolOffset: Int64
+        let spoolLength: Int32
+        let file: Int32
+        let offset: Int64
+    }
+
+    public static let problemsListedPerFile = 100
+
+    /// Deduplicated contacts' keys, in first-seen order.
+    public private(set) var keys: [Key] = []
+    /// Listed problems (see `problemsListedPerFile`) and the total, listed or not.
     public private(set) var problems: [Problem] = []
-    /// Records read in total (before dedup), and copies dropped as superseded.
+    public private(set) var problemCount = 0
+    /// Records skipped (not read as contacts) in total, listed or not.
+    public private(set) var recordsSkipped = 0
+    /// Records read as CTRs in total (before dedup), and copies dropped as superseded.
     public private(set) var recordsRead = 0
     public private(set) var duplicatesMerged = 0
     /// Files read.
     public private(set) var files: [String] = []
-    private var indexById: [String: Int] = [:]
+    private var indexById: [String: Int32] = [:]
+    private let spool: Spool
 
-    public init() {}
+    public var count: Int { keys.count }
 
-    /// Reads every CTR file under `paths` (files, or directories walked recursively; hidden files skipped).
-    public init(paths: [String]) {
-        for file in Self.expand(paths) { read(file: file) }
+    /// An empty store whose spool lives in `spoolDirectory` (default: the system's temporary folder).
+    public init(spoolDirectory: String? = nil) throws(RecordsError) {
+        spool = try Spool(directory: spoolDirectory ?? NSTemporaryDirectory())
     }
 
-    public func contact(id: String) -> ContactRecord? { indexById[id].map { contacts[$0] } }
+    /// Reads every CTR file under `paths` (files, or folders walked recursively; hidden files skipped).
+    public convenience init(paths: [String], spoolDirectory: String? = nil) throws(RecordsError) {
+        try self.init(spoolDirectory: spoolDirectory)
+        for p in paths { read(path: p) }
+        try finish()
+    }
 
-    /// Files under `paths`, sorted, so runs are reproducible.
-    static func expand(_ paths: [String]) -> [String] {
-        var out: [String] = []
-        let fm = FileManager.default
-        for p in paths {
-            var isDir: ObjCBool = false
-            guard fm.fileExists(atPath: p, isDirectory: &isDir) else { out.append(p); continue }
-            if !isDir.boolValue { out.append(p); continue }
-            guard let walker = fm.enumerator(atPath: p) else { continue }
-            var found: [String] = []
-            for case let rel as String in walker {
-                if rel.split(separator: "/").contains(where: { $0.hasPrefix(".") }) { continue }
-                let full = (p as NSString).appendingPathComponent(rel)
-                var d: ObjCBool = false
-                if fm.fileExists(atPath: full, isDirectory: &d), !d.boolValue { found.append(full) }
+    /// Reads a file, or every file under a folder, in sorted order.
+    public func read(path: String) {
+        var st = stat()
+        if stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFDIR {
+            let found: [FoundFile]
+            do { found = try DirectoryWalker.walk(path, include: { _ in true }) } catch {
+                add(Problem(file: path, offset: nil, problem: error.message))
+                return
             }
-            out += found.sorted()
-        }
-        return out
-    }
-
-    /// Reads one file (any of the accepted shapes, gzip or not).
-    public mutating func read(file: String) {
-        files.append(file)
-        guard let raw = FileManager.default.contents(atPath: file) else {
-            let exists = FileManager.default.fileExists(atPath: file)
-            problems.append(Problem(file: file, offset: nil, problem: exists ? "cannot read the file" : "no such file"))
-            return
-        }
-        var data = raw
-        if Gzip.isCompressed(raw) {
-            let (inflated, error) = Gzip.decompress(raw)
-            // Whatever inflated before any damage is still read below.
-            if let error { problems.append(Problem(file: file, offset: nil, problem: "gzip: \(error)")) }
-            data = inflated
-        }
-        if data.isEmpty {
-            problems.append(Problem(file: file, offset: nil, problem: "empty file: no CTR records"))
-            return
-        }
-        let (records, damage) = JSONRecordScanner.scan(data)
-        for d in damage { problems.append(Problem(file: file, offset: d.offset, problem: d.problem)) }
-        for (piece, object) in records {
-            recordsRead += 1
-            guard let record = ContactRecord(object: object, raw: piece.bytes, source: file, offset: piece.offset) else {
-                problems.append(Problem(file: file, offset: piece.offset, problem: "record has no ContactId"))
-                continue
+            for f in found {
+                if let problem = f.problem {
+                    files.append(f.path)
+                    add(Problem(file: f.path, offset: nil, problem: problem))
+                } else {
+                    read(file: f.path)
+                }
             }
-            add(record)
-        }
-    }
-
-    mutating func add(_ record: ContactRecord) {
-        if let i = indexById[record.contactId] {
-            duplicatesMerged += 1
-            if !Timestamp.isLater(contacts[i].lastUpdate, than: record.lastUpdate) { contacts[i] = record }
         } else {
-            indexById[record.contactId] = contacts.count
-            contacts.append(record)
+            read(file: path)
         }
+    }
+
+    /// Reads one file (any of the accepted shapes, gzip or not), streaming.
+    public func read(file: String) {
+        files.append(file)
+        let fileIndex = Int32(files.count - 1)
+        let problemsBefore = problemCount
+        var listed = 0
+        var hiddenSkipped = 0
+        func report(_ p: Problem) {
+            if listed < Self.problemsListedPerFile {
+                listed += 1
+                add(p)
+            } else {
+                problemCount += 1
+                if p.recordSkipped { recordsSkipped += 1; hiddenSkipped += 1 }
+            }
+        }
+        var source: CTRFile
+        do { source = try CTRFile(path: file) } catch {
+            report(Problem(file: file, offset: nil, problem: error.message))
+            return
+        }
+        var sawAnything = false
+        let failure = JSONRecordScanner.scan(&source, want: ContactRecord.wanted, record: { offset, bytes, capture in
+            sawAnything = true
+            if let why = ContactRecord.rejection(capture) {
+                report(Problem(file: file, offset: offset, problem: why))
+                return
+            }
+            recordsRead += 1
+            let id = capture["ContactId"]!.string!
+            let stamp = capture["LastUpdateTimestamp"]
+            var time: Int64?
+            switch stamp {
+            case .string(let s)?:
+                time = Timestamp.nanoseconds(s)
+                if time == nil {
+                    report(Problem(file: file, offset: offset, problem: "LastUpdateTimestamp \"\(s.prefix(64))\" is not an ISO 8601 time: this copy of ContactId \(id) loses to any copy with a time", recordSkipped: false))
+                }
+            case nil, .null?: time = nil
+            default:
+                report(Problem(file: file, offset: offset, problem: "LastUpdateTimestamp is not a string: this copy of ContactId \(id) loses to any copy with a time", recordSkipped: false))
+            }
+            let (locations, _) = ContactRecord.locations(capture)
+            guard let at = spool.append(bytes) else { return }
+            insert(Key(contactId: id, locations: locations, time: time, spoolOffset: at, spoolLength: Int32(bytes.count),
+                       file: fileIndex, offset: Int64(offset)))
+        }, damage: { d in
+            sawAnything = true
+            report(Problem(file: file, offset: d.offset, problem: d.problem))
+        })
+        if let failure { report(Problem(file: file, offset: nil, problem: failure)) }
+        if !sawAnything && failure == nil {
+            report(Problem(file: file, offset: nil, problem: source.isCompressed ? "empty after decompression: no CTR records" : "empty file: no CTR records"))
+        }
+        let hidden = problemCount - problemsBefore - listed
+        if hidden > 0 {
+            problems.append(Problem(file: file, offset: nil,
+                                    problem: "... and \(hidden) more problems in this file, not listed (\(hiddenSkipped) records skipped)",
+                                    recordSkipped: false))
+        }
+    }
+
+    /// Flushes the spool; call once every file is read (`init(paths:)` does). Throws when the
+    /// spool could not be written (a full disk), since records would be missing otherwise.
+    public func finish() throws(RecordsError) {
+        try spool.flush()
+    }
+
+    private func add(_ p: Problem) {
+        problems.append(p)
+        problemCount += 1
+        if p.recordSkipped { recordsSkipped += 1 }
+    }
+
+    private func insert(_ key: Key) {
+        if let i = indexById[key.contactId] {
+            duplicatesMerged += 1
+            if !Self.isLater(keys[Int(i)].time, than: key.time) { keys[Int(i)] = key }
+        } else {
+            indexById[key.contactId] = Int32(keys.count)
+            keys.append(key)
+        }
+    }
+
+    static func isLater(_ a: Int64?, than b: Int64?) -> Bool {
+        switch (a, b) {
+        case (nil, _): false
+        case (_?, nil): true
+        case let (a?, b?): a > b
+        }
+    }
+
+    // MARK: Reading back
+
+    public func index(of id: String) -> Int? { indexById[id].map(Int.init) }
+
+    /// The raw bytes of contact `i` as read.
+    public func raw(_ i: Int) throws(RecordsError) -> Data {
+        let k = keys[i]
+        return try spool.read(at: k.spoolOffset, count: Int(k.spoolLength))
+    }
+
+    /// Contact `i` with every field the outputs use, read back from the spool.
+    public func record(_ i: Int) throws(RecordsError) -> ContactRecord {
+        let k = keys[i]
+        let bytes = try raw(i)
+        guard let r = ContactRecord(json: bytes, source: files[Int(k.file)], offset: Int(k.offset)) else {
+            throw RecordsError("CTR spool: record \(k.contactId) does not read back")
+        }
+        return r
+    }
+
+    public func contact(id: String) -> ContactRecord? { index(of: id).flatMap { try? record($0) } }
+
+    /// Every contact, read back (tests and small batches; outputs go one at a time).
+    public var contacts: [ContactRecord] { (0..<count).compactMap { try? record($0) } }
+}
+
+/// An append-only file of record bytes, unlinked as soon as it is created.
+final class Spool: @unchecked Sendable {
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+    private var flushed: Int64 = 0
+    private var failure: RecordsError?
+    private let lock = NSLock()
+    static let bufferSize = 1 << 20
+
+    init(directory: String) throws(RecordsError) {
+        var template = Array(((directory as NSString).appendingPathComponent(".talktrace-ctr-spool-XXXXXX")).utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else {
+            throw RecordsError("\(directory): cannot create the CTR spool file (\(String(cString: strerror(errno))))")
+        }
+        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        self.fd = fd
+        buffer.reserveCapacity(Self.bufferSize)
+    }
+
+    deinit { close(fd) }
+
+    /// Appends `bytes`; returns their offset, or nil once writing has failed.
+    func append(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+        lock.lock(); defer { lock.unlock() }
+        if failure != nil { return nil }
+        let at = flushed + Int64(buffer.count)
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= Self.bufferSize { writeOut() }
+        return failure == nil ? at : nil
+    }
+
+    func flush() throws(RecordsError) {
+        lock.lock(); defer { lock.unlock() }
+        writeOut()
+        if let failure { throw failure }
+    }
+
+    private func writeOut() {
+        var done = 0
+        while done < buffer.count {
+            let n = buffer.withUnsafeBytes { Foundation.write(fd, $0.baseAddress! + done, $0.count - done) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                failure = RecordsError("cannot write the CTR spool file (\(String(cString: strerror(errno))))")
+                return
+            }
+            done += n
+        }
+        flushed += Int64(buffer.count)
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    func read(at offset: Int64, count: Int) throws(RecordsError) -> Data {
+        lock.lock()
+        if offset + Int64(count) > flushed { writeOut() }
+        lock.unlock()
+        var data = Data(count: count)
+        var done = 0
+        while done < count {
+            let n = data.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset) + off_t(done)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw RecordsError("cannot read the CTR spool file back (\(n < 0 ? String(cString: strerror(errno)) : "short read"))") }
+            done += n
+        }
+        return data
     }
 }

@@ -2,55 +2,122 @@
 import CZlib
 import Foundation
 
-/// GZIP detection and decompression. Firehose objects carry no extension, so compression is
-/// recognized by the magic bytes `1f 8b`, never by the file name.
+/// GZIP detection and streaming decompression. Firehose objects carry no extension, so
+/// compression is recognized by the magic bytes `1f 8b`, never by the file name.
 public enum Gzip {
     /// Whether `data` starts with the GZIP magic bytes.
-    public static func isCompressed(_ data: Data) -> Bool {
-        data.count >= 2 && data[data.startIndex] == 0x1f && data[data.startIndex + 1] == 0x8b
+    public static func isCompressed<C: Collection<UInt8>>(_ data: C) -> Bool {
+        var it = data.makeIterator()
+        return it.next() == 0x1f && it.next() == 0x8b
     }
 
-    /// Inflates every GZIP member of `data` (concatenated members are one stream, as `gzip -c a b` makes).
-    /// Returns what could be inflated and, if the stream broke, a message saying where.
+    /// Inflates every GZIP member of `data` at once (tests and small inputs; files are streamed
+    /// through `GzipInflater`). Returns what could be inflated and, if the stream broke, where.
     public static func decompress(_ data: Data) -> (data: Data, error: RecordsError?) {
+        var inflater = GzipInflater()
         var out = Data()
-        var stream = z_stream()
-        guard inflateInit2_(&stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            return (Data(), RecordsError("zlib could not start"))
+        inflater.feed([UInt8](data), last: true)
+        while !inflater.isFinished {
+            if case .failure(let error) = inflater.inflate(into: &out) { return (out, error) }
         }
-        defer { inflateEnd(&stream) }
+        return (out, nil)
+    }
+}
+
+/// A streaming GZIP inflater: compressed bytes in, at most about `maxOutput` bytes out per call,
+/// so a 1 MB object that inflates to 1 GB never needs 1 GB of memory. Concatenated members are
+/// one stream (`gzip -c a b`, and Firehose appends).
+public struct GzipInflater: ~Copyable {
+    private var stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+    private var started = false
+    private var ended = false
+    private var failed = false
+    /// Compressed bytes not consumed yet, and whether more will follow.
+    private var input: [UInt8] = []
+    private var consumed = 0
+    private var last = false
+    /// The last call filled its output: zlib may have more for the same input.
+    private var outputFull = false
+    public private(set) var inflatedBytes = 0
+
+    public init() {
+        stream.initialize(to: z_stream())
+    }
+
+    deinit {
+        if started { inflateEnd(stream) }
+        stream.deinitialize(count: 1)
+        stream.deallocate()
+    }
+
+    /// Whether `feed` should be called before the next `inflate`.
+    public var needsInput: Bool { !failed && !last && consumed >= input.count && !outputFull }
+    /// Whether everything has been inflated (or the data broke).
+    public var isFinished: Bool { failed || (last && consumed >= input.count && !outputFull) }
+
+    /// The next compressed bytes; `last` when no more follow.
+    public mutating func feed(_ bytes: [UInt8], last: Bool) {
+        input = Array(input[consumed...]) + bytes
+        consumed = 0
+        self.last = last
+    }
+
+    /// Inflates what was fed, appending at most about `maxOutput` bytes to `out`. Fails with where
+    /// the data broke (corrupt, or truncated once `last` was fed).
+    public mutating func inflate(into out: inout Data, maxOutput: Int = 1 << 20) -> Result<Void, RecordsError> {
+        if failed { return .success(()) }
+        if !started {
+            guard inflateInit2_(stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+                failed = true
+                return .failure(RecordsError("zlib could not start"))
+            }
+            started = true
+        }
         let chunk = 1 << 16
         var buffer = [UInt8](repeating: 0, count: chunk)
-        var failure: String?
-        data.withUnsafeBytes { (input: UnsafeRawBufferPointer) in
-            guard let base = input.baseAddress else { return }
-            stream.next_in = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: Bytef.self))
-            stream.avail_in = uInt(input.count)
-            while true {
+        var produced = 0
+        let result: Result<Void, RecordsError> = input.withUnsafeBufferPointer { inBuf in
+            stream.pointee.next_in = UnsafeMutablePointer(mutating: inBuf.baseAddress.map { $0 + consumed })
+            stream.pointee.avail_in = uInt(inBuf.count - consumed)
+            defer { consumed = inBuf.count - Int(stream.pointee.avail_in) }
+            outputFull = false
+            while produced < maxOutput {
+                if ended {
+                    // A member ended: another may follow (or trailing garbage, which inflate judges).
+                    if stream.pointee.avail_in == 0 { break }
+                    if inflateReset(stream) != Z_OK { return .failure(RecordsError("cannot restart after a member")) }
+                    ended = false
+                }
+                var full = false
                 let status: Int32 = buffer.withUnsafeMutableBufferPointer { b in
-                    stream.next_out = b.baseAddress
-                    stream.avail_out = uInt(chunk)
-                    let s = inflate(&stream, Z_NO_FLUSH)
-                    out.append(b.baseAddress!, count: chunk - Int(stream.avail_out))
+                    stream.pointee.next_out = b.baseAddress
+                    stream.pointee.avail_out = uInt(chunk)
+                    let s = CZlib.inflate(stream, Z_NO_FLUSH)
+                    let n = chunk - Int(stream.pointee.avail_out)
+                    out.append(b.baseAddress!, count: n)
+                    full = stream.pointee.avail_out == 0
                     return s
                 }
-                if status == Z_STREAM_END {
-                    if stream.avail_in == 0 { return }
-                    // Another member follows (or trailing garbage: let inflate judge it).
-                    if inflateReset(&stream) != Z_OK { failure = "cannot restart after member"; return }
+                produced += chunk - Int(stream.pointee.avail_out)
+                if status == Z_STREAM_END { ended = true; continue }
+                if status == Z_OK || (status == Z_BUF_ERROR && stream.pointee.avail_in == 0) {
+                    if full { outputFull = true; continue }
+                    if stream.pointee.avail_in == 0 { break }
                     continue
                 }
-                if status == Z_OK { continue }
-                if status == Z_BUF_ERROR && stream.avail_in == 0 {
-                    failure = "compressed data ends early (truncated gzip) after \(out.count) bytes"
-                    return
-                }
-                let msg = stream.msg.map { String(cString: $0) } ?? "zlib error \(status)"
-                failure = "corrupt gzip data at compressed byte \(Int(stream.total_in)): \(msg)"
-                return
+                let msg = stream.pointee.msg.map { String(cString: $0) } ?? "zlib error \(status)"
+                return .failure(RecordsError("corrupt gzip data after \(inflatedBytes + produced) inflated bytes: \(msg)"))
             }
+            if produced >= maxOutput { outputFull = true }
+            return .success(())
         }
-        return (out, failure.map(RecordsError.init))
+        inflatedBytes += produced
+        if case .failure = result { failed = true; return result }
+        if last && consumed >= input.count && !outputFull && !ended {
+            failed = true
+            return .failure(RecordsError("compressed data ends early (truncated gzip) after \(inflatedBytes) inflated bytes"))
+        }
+        return .success(())
     }
 }
 

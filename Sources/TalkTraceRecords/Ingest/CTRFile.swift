@@ -1,0 +1,98 @@
+import Foundation
+
+/// A CTR file's bytes, a chunk at a time: plain, or GZIP inflated as it is read (detected by the
+/// magic bytes, never the name). Only regular files are opened (a FIFO or device would block the
+/// batch), and memory stays at about two chunks whatever the file's size.
+public struct CTRFile: ~Copyable {
+    public static let chunkSize = 1 << 20
+    private let fd: Int32
+    private var inflater = GzipInflater()
+    private var compressed = false
+    private var pending: [UInt8] = []
+    private var atEnd = false
+    /// Why the file stopped early (a read error or damaged gzip data), after what was read.
+    public private(set) var failure: String?
+    public let path: String
+
+    /// Opens `path`, or says in words why not.
+    public init(path: String) throws(RecordsError) {
+        self.path = path
+        var st = stat()
+        if stat(path, &st) != 0 {
+            let e = errno
+            var lst = stat()
+            if e == ENOENT, lstat(path, &lst) == 0 { throw RecordsError("symbolic link to a missing file") }
+            throw RecordsError(e == ENOENT ? "no such file" : "cannot read the file (\(String(cString: strerror(e))))")
+        }
+        let kind = st.st_mode & S_IFMT
+        guard kind == S_IFREG else { throw RecordsError("\(Self.describe(kind)), not a CTR file") }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw RecordsError("cannot read the file (\(String(cString: strerror(errno))))") }
+        self.fd = fd
+        // Sniff the first two bytes for the GZIP magic.
+        var head = [UInt8](repeating: 0, count: 2)
+        let n = head.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress, 2) }
+        if n > 0 { pending = Array(head[0..<n]) }
+        if n == 2, Gzip.isCompressed(head) { compressed = true }
+    }
+
+    deinit { close(fd) }
+
+    /// What a non-regular file is, for the error line.
+    static func describe(_ kind: mode_t) -> String {
+        switch kind {
+        case S_IFDIR: "is a directory"
+        case S_IFIFO: "is a FIFO (named pipe)"
+        case S_IFSOCK: "is a socket"
+        case S_IFCHR: "is a character device"
+        case S_IFBLK: "is a block device"
+        default: "is not a regular file"
+        }
+    }
+
+    /// Appends the next decoded bytes to `buffer` (at most about a chunk; possibly none while a
+    /// gzip header is read); false once the file has nothing more.
+    public mutating func read(appendingTo buffer: inout [UInt8]) -> Bool {
+        if compressed {
+            if inflater.isFinished { return false }
+            if inflater.needsInput {
+                let raw = readRaw()
+                inflater.feed(raw, last: raw.count < Self.chunkSize)
+            }
+            var out = Data()
+            if case .failure(let error) = inflater.inflate(into: &out, maxOutput: Self.chunkSize), failure == nil {
+                failure = "gzip: \(error)"
+            }
+            buffer.append(contentsOf: out)
+            return true
+        }
+        if atEnd { return false }
+        let raw = readRaw()
+        if raw.count < Self.chunkSize { atEnd = true }
+        buffer.append(contentsOf: raw)
+        return !raw.isEmpty
+    }
+
+    /// The next chunk of the file's own bytes (short only at the end or on a read error).
+    private mutating func readRaw() -> [UInt8] {
+        var raw = pending
+        pending = []
+        let want = Self.chunkSize - raw.count
+        var chunk = [UInt8](repeating: 0, count: want)
+        var got = 0
+        while got < want {
+            let n = chunk.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress! + got, want - got) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                if failure == nil { failure = "read error after \(raw.count + got) bytes: \(String(cString: strerror(errno)))" }
+                break
+            }
+            if n == 0 { break }
+            got += n
+        }
+        raw += chunk[0..<got]
+        return raw
+    }
+
+    public var isCompressed: Bool { compressed }
+}
