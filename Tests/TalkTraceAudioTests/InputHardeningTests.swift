@@ -291,6 +291,19 @@ struct InputHardeningTests {
         #expect(Self.problem(path) == message)
     }
 
+    @Test("sox's IMA ADPCM (libsndfile disputes its byte-rate field in its log) is complete: it analyzes")
+    func soxADPCM() throws {
+        let file = "formats/ima-adpcm-8k.wav"
+        let truth = (try TestSupport.truth()["calls"] as! [String: [String: Any]])[file]!
+        let a = try CallAnalyzer.analyze(path: TestSupport.fixture(file))
+        #expect(a.recording.encoding == "ima_adpcm")
+        #expect(a.recording.sampleRate == 8000)
+        #expect(a.recording.durationSeconds == 3.03)  // 48 blocks of 505 frames, the last one padded
+        let agentTruth = (truth["agent"] as! [String: Any])["segments"] as! [[Double]]
+        #expect(TestSupport.frameF1(a.agent.segments, agentTruth, duration: 3) >= 0.95)
+        #expect(a.customer.segments.isEmpty)
+    }
+
     @Test("TestAudio/bad/truncated.wav: the exact message")
     func truncatedFixture() {
         let path = TestSupport.fixture("bad/truncated.wav")
