@@ -180,11 +180,12 @@ public struct SoundFile: ~Copyable {
     @inlinable
     public static func sanitize(_ samples: UnsafeMutablePointer<Float>, count: Int) {
         let bound = maxSampleMagnitude, tiny = Float.leastNormalMagnitude
+        // Selects, no branches, so the loop vectorizes. NaN fails both comparisons: 0.
         for i in 0..<count {
             let x = samples[i]
             let m = abs(x)
-            if m <= bound && m >= tiny { continue }  // finite, normal, in range: almost every sample
-            samples[i] = m > bound ? (x > 0 ? bound : -bound) : 0  // NaN fails both tests: 0
+            let clamped = m > bound ? Float(signOf: x, magnitudeOf: bound) : x
+            samples[i] = m >= tiny ? clamped : 0
         }
     }
 
