@@ -844,6 +844,11 @@ def main():
         ]
         for fname, cmd, desc, rate, agc in variants:
             subprocess.run(cmd, check=True)
+        # A complete file whose header libsndfile disputes in its log ("Bytes/sec : 8111 (should be
+        # 8110)"): sox's IMA ADPCM of the first 3 s.
+        src3 = os.path.join(tmp, "first3.wav")
+        write_wav(src3, first[:3 * FS])
+        subprocess.run(["sox", "-R", "-D", src3, "-e", "ima-adpcm", os.path.join(fmt_dir, "ima-adpcm-8k.wav")], check=True)
     write_wav(os.path.join(fmt_dir, "agent-left.wav"), first[:, ::-1])
     variants.append(("agent-left.wav", None, "pcm_s16le 8 kHz stereo with channels swapped: agent LEFT (0), customer RIGHT (1)", 8000, 0))
     for fname, _, desc, rate, agc in variants:
@@ -857,6 +862,16 @@ def main():
                   "notes": desc + "; first 20 s of the clean call, segments clipped at 20 s."
                   + (" Analyse with --agent-channel left." if agc == 0 else "")})
         truth_calls["formats/" + fname] = t
+    t = {"condition": "clean", "kind": "format", "durationSeconds": 3.0, "sampleRate": 8000, "channels": 2,
+         "encoding": "ima_adpcm", "customerChannel": 0, "agentChannel": 1, "contactId": None,
+         "sourceRecording": rec_rel("clean")}
+    t.update(summarize([[a, min(b, 3000)] for a, b in cclean["segs"]["agent"] if a < 3000],
+                       [[a, min(b, 3000)] for a, b in cclean["segs"]["customer"] if a < 3000], 3000))
+    t.update({"holds": [], "interruptions": [], "backchannels": [], "artifacts": {},
+              "notes": ("IMA ADPCM WAV written by sox (format tag 0x11, 505-frame blocks: libsndfile reads 3.03 s, "
+                        "the last block padded). Its byte-rate field says 8111 where libsndfile computes 8110: a "
+                        "complete file, not a truncated one. First 3 s of the clean call, segments clipped at 3 s.")})
+    truth_calls["formats/ima-adpcm-8k.wav"] = t
 
     # bad files --------------------------------------------------------------------
     bad_dir = os.path.join(ROOT, "bad")

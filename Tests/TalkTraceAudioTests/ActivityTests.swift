@@ -19,7 +19,9 @@ struct ActivityTests {
         #expect(a.agent.segments.isEmpty && a.customer.segments.isEmpty)
         #expect(a.conversation.silenceSeconds == 10)
         #expect(a.conversation.nonTalk.instances.count == 1)
-        #expect(a.agent.levels.dropoutSeconds == 10)
+        // All of it digital silence, none of it bounded by sound: gated silence, not dropouts.
+        #expect(a.agent.levels.dropoutSeconds == 0)
+        #expect(a.agent.levels.gatedSilenceSeconds == 10)
     }
 
     @Test("Steady noise, hum and DC offset are not talk")

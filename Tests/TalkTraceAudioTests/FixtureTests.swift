@@ -96,7 +96,10 @@ struct FixtureTests {
         let c = try Self.call("dropouts")
         let a = try CallAnalyzer.analyze(path: c.path)
         check(c, a, f1: 0.96, talk: 0.05)
+        // Three 0.5 s runs of exact zeros in line noise: dropouts, none of it gated silence.
         #expect(abs(a.customer.levels.dropoutSeconds - 1.5) < 0.1)
+        #expect(a.customer.levels.gatedSilenceSeconds == 0)
+        #expect(a.agent.levels.dropoutSeconds == 0 && a.agent.levels.gatedSilenceSeconds == 0)
         #expect(a.customer.levels.clippedRatio > 0)
         #expect(a.customer.levels.peakDbfs == 0)
     }

@@ -99,6 +99,32 @@ struct CLITests {
         #expect(lines.first?.hasPrefix("talktrace: \(path): ") == true)
     }
 
+    @Test("A symbolic link to a FIFO (it hung for ever) and a poison float sample (it trapped): exact outcomes, no hang")
+    func hostileInputs() throws {
+        let dir = TestSupport.temporaryDirectory()
+        let fifo = dir.appendingPathComponent("y.wav").path, link = dir.appendingPathComponent("z.wav").path
+        #expect(mkfifo(fifo, 0o644) == 0)
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "y.wav")
+        let start = Date()
+        let r = try run(["analyze", link])
+        #expect(Date().timeIntervalSince(start) < 5)
+        #expect(r.status == 1)
+        #expect(r.stderr == "talktrace: \(link): is a FIFO (named pipe), not a recording (through a symbolic link)\n")
+
+        // 3 s of float noise, one sample of 1e20 on the customer (left) channel.
+        var left = TestSupport.silence(3), right = TestSupport.silence(3)
+        TestSupport.addNoise(&left, rms: 0.1, seed: 1)
+        TestSupport.addNoise(&right, rms: 0.1, seed: 2)
+        left[12000] = 1e20
+        let poison = dir.appendingPathComponent("p.wav")
+        try TestSupport.writeStereo(poison, left: left, right: right, encoding: 0x0006)  // SF_FORMAT_FLOAT
+        let p = try run(["analyze", poison.path, "--json"])
+        #expect(p.status == 0, "\(p.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(p.stdout.utf8)) as! [String: Any]
+        let levels = (object["Customer"] as! [String: Any])["Levels"] as! [String: Any]
+        #expect(levels["PeakDbfs"] as? Double == 30)
+    }
+
     @Test("--help explains options with units and defaults")
     func help() throws {
         let top = try run(["--help"])

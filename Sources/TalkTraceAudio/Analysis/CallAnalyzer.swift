@@ -276,7 +276,7 @@ public enum CallAnalyzer {
             return ChannelAnalysis(
                 talkSeconds: talk.roundedToMilliseconds, segments: segs, segmentCount: segs.count,
                 longestMonologueSeconds: ConversationMetrics.longestMonologue(segs, other: other),
-                talkRatio: duration > 0 ? (talk / duration * 1000).rounded() / 1000 : 0,
+                talkRatio: duration > 0 ? min(1, (talk / duration * 1000).rounded() / 1000) : 0,  // ends rounded to 1 ms may pass `duration`
                 levels: track.meter.levels(), loudness: track.meter.loudnessScores())
         }
         let agent = channel(agentTrack, agentSegments, other: customerSegments)

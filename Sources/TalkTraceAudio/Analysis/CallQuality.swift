@@ -89,7 +89,8 @@ extension CallQuality {
         if customer.talkSeconds == 0 && agent.talkSeconds >= 5 { silent = .customer }
         let silentLevels = silent == .agent ? agent.levels : customer.levels
         oneWayAudio = OneWayAudio(detected: silent != nil, silentParticipant: silent,
-                                  digitalSilence: silent != nil && silentLevels.dropoutSeconds >= 0.9 * duration)
+                                  digitalSilence: silent != nil
+                                      && silentLevels.dropoutSeconds + silentLevels.gatedSilenceSeconds >= 0.9 * duration)
         let agentSpans = Self.mergeSpans(agentMusic), customerSpans = Self.mergeSpans(customerMusic)
         let onAgent = agentSpans.reduce(0) { $0 + $1.duration } > customerSpans.reduce(0) { $0 + $1.duration }
         let spans = onAgent ? agentSpans : customerSpans

@@ -9,10 +9,14 @@ public struct LevelHistogram: Sendable {
 
     public init() { bins = [Int32](repeating: 0, count: Self.binCount) }
 
+    /// Adds one value. Below `low` counts in the lowest bin, above `high` (and +infinity) in the
+    /// highest; NaN counts in the lowest. The bin is clamped as a float before the conversion to
+    /// `Int`, which traps on a non-finite or out-of-range value.
     @inline(__always)
     public mutating func add(_ db: Float) {
-        var i = Int((db - Self.low) / Self.binWidth)
-        if i < 0 { i = 0 } else if i >= Self.binCount { i = Self.binCount - 1 }
+        let x = (db - Self.low) / Self.binWidth
+        let top = Float(Self.binCount - 1)
+        let i = x >= top ? Self.binCount - 1 : (x > 0 ? Int(x) : 0)  // NaN fails both tests: bin 0
         bins.withUnsafeMutableBufferPointer { $0[i] &+= 1 }
         count &+= 1
     }

@@ -72,32 +72,52 @@ public struct AudioFormat: Sendable, Equatable {
 /// libsndfile's `sf_open` and `sf_strerror(NULL)` share global state: serialize opening.
 private let openLock = NSLock()
 
-/// An open libsndfile handle (`SNDFILE*`). One owner, closed exactly once.
+/// An open libsndfile handle (`SNDFILE*`) on a regular file's descriptor. One owner, closed
+/// exactly once.
 ///
 /// Reading is streaming: callers pass their own buffers and read a block at a time, so memory
 /// does not grow with the length of the recording.
 public struct SoundFile: ~Copyable {
     private let handle: OpaquePointer
+    /// The descriptor libsndfile reads; closed after `sf_close`.
+    private let file: InputFile
     /// The path as given.
     public let path: String
     /// What the file holds.
     public let format: AudioFormat
 
+    /// Sample rates (Hz) a call recording can have. Telephone recordings are 8 or 16 kHz; exports
+    /// at 44.1 or 48 kHz exist, and 96 or 192 kHz studio exports are the most anyone records. A
+    /// header outside this range is damaged (the FFT size and every buffer follow the rate: a
+    /// 32 KB file declaring 2,147,483,647 Hz once asked for a 67-million-point FFT and 4 GB).
+    public static let sampleRates = 4000...192_000
+    /// Channels a header may declare before we call it damaged (the read buffers follow it).
+    public static let maxChannels = 64
+    /// Largest sample magnitude kept from a float recording: +30 dBFS, the top of
+    /// `LevelHistogram`. Larger values and ±infinity are clamped to it, NaN becomes 0 and
+    /// subnormal values become 0 (see `sanitize`).
+    public static let maxSampleMagnitude: Float = 31.622_776  // 10^(30/20)
+
     /// Opens `path` for reading and checks that it is a stereo recording with audio in it.
-    /// - Throws: `AudioInputError` naming the file and the problem (missing, a directory, empty,
-    ///   not audio, truncated, mono, more than two channels, no frames).
+    /// - Throws: `AudioInputError` naming the file and the problem (missing, not a regular file,
+    ///   unreadable, empty, not audio, truncated, a sample rate or channel count no recording has,
+    ///   mono, more than two channels, no frames).
     public init(path: String, requireStereo: Bool = true) throws(AudioInputError) {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw AudioInputError(path: path, problem: "no such file")
+        let file = try InputFile(path: path)
+        if file.size == 0 { throw AudioInputError(path: path, problem: "empty file (0 bytes)") }
+        // Truncation from the data: the data chunk declares more than the file holds.
+        if let layout = WAVLayout.read(fileSize: file.size, bytes: { file.read(at: $0, count: $1) }),
+           let cut = layout.truncation(fileSize: file.size)
+        {
+            let declared = cut.declared == Int64.max ? "more than \(Int64.max)" : "\(cut.declared)"
+            throw AudioInputError(
+                path: path,
+                problem: "truncated: the header declares \(declared) bytes but the file holds \(cut.holds) (data chunk at byte \(layout.dataStart), \(max(0, cut.holds - layout.dataStart)) bytes of audio present)")
         }
-        if isDirectory.boolValue { throw AudioInputError(path: path, problem: "is a directory, not a recording") }
-        let byteSize = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
-        if byteSize == 0 { throw AudioInputError(path: path, problem: "empty file (0 bytes)") }
 
         var info = SF_INFO()
         openLock.lock()
-        let opened = sf_open(path, Int32(SFM_READ), &info)
+        let opened = sf_open_fd(file.descriptor, Int32(SFM_READ), &info, 0)  // we close the descriptor
         let openError = opened == nil ? String(cString: sf_strerror(nil)) : ""
         openLock.unlock()
         guard let opened else {
@@ -112,8 +132,8 @@ public struct SoundFile: ~Copyable {
             sf_close(opened)
             return AudioInputError(path: path, problem: problem)
         }
-        if let truncation = Self.truncationNote(opened) {
-            throw fail("truncated: \(Self.explainTruncation(truncation))")
+        if format.channels < 1 || format.channels > Self.maxChannels {
+            throw fail("\(format.channels) channels in the header: a damaged file (expected a stereo recording)")
         }
         if requireStereo {
             if format.channels == 1 {
@@ -124,55 +144,55 @@ public struct SoundFile: ~Copyable {
             }
         }
         if format.frames <= 0 { throw fail("no audio in the file (0 frames)") }
-        if format.sampleRate < 4000 { throw fail("sample rate \(format.sampleRate) Hz is too low to analyze (need at least 4000 Hz)") }
+        if format.sampleRate < Self.sampleRates.lowerBound {
+            throw fail("sample rate \(format.sampleRate) Hz is too low to analyze (need at least \(Self.sampleRates.lowerBound) Hz)")
+        }
+        if format.sampleRate > Self.sampleRates.upperBound {
+            throw fail("sample rate \(format.sampleRate) Hz is more than any call recording has (at most \(Self.sampleRates.upperBound) Hz): a damaged header")
+        }
         self.handle = opened
+        self.file = file
         self.path = path
         self.format = format
     }
 
-    deinit { sf_close(handle) }
+    deinit { sf_close(handle) }  // then `file` closes the descriptor
 
     /// Reads up to `frames` interleaved frames as normalized floats into `buffer`
-    /// (capacity `frames * channels`). Returns frames read; 0 at the end.
+    /// (capacity `frames * channels`), sanitized (`sanitize`). Returns frames read; 0 at the end.
     public mutating func read(into buffer: UnsafeMutablePointer<Float>, frames: Int) -> Int {
-        Int(sf_readf_float(handle, buffer, sf_count_t(frames)))
+        let n = max(0, Int(sf_readf_float(handle, buffer, sf_count_t(frames))))
+        Self.sanitize(buffer, count: n * format.channels)
+        return n
     }
 
     /// Reads up to `frames` interleaved frames as 16-bit integers (the Connect fast path; lossless
     /// only when `format.isPCM16`). Returns frames read; 0 at the end.
     public mutating func read(into buffer: UnsafeMutablePointer<Int16>, frames: Int) -> Int {
-        Int(sf_readf_short(handle, buffer, sf_count_t(frames)))
+        max(0, Int(sf_readf_short(handle, buffer, sf_count_t(frames))))
+    }
+
+    /// Makes float samples safe for the analysis: NaN -> 0; ±infinity and anything beyond
+    /// `maxSampleMagnitude` (+30 dBFS) -> ±`maxSampleMagnitude`; subnormal values -> 0 (they are
+    /// below -750 dBFS, and would slow every sum they enter). A float file can hold any bit
+    /// pattern: one sample of 1e20 once made a frame's power infinite and trapped the process.
+    /// Only the float path pays for this; 16-bit PCM is bounded by its type.
+    @inlinable
+    public static func sanitize(_ samples: UnsafeMutablePointer<Float>, count: Int) {
+        let bound = maxSampleMagnitude, tiny = Float.leastNormalMagnitude
+        // Selects, no branches, so the loop vectorizes. NaN fails both comparisons: 0.
+        for i in 0..<count {
+            let x = samples[i]
+            let m = abs(x)
+            let clamped = m > bound ? Float(signOf: x, magnitudeOf: bound) : x
+            samples[i] = m >= tiny ? clamped : 0
+        }
     }
 
     /// libsndfile's error text for this handle, or nil when it reports none.
     public func errorText() -> String? {
         let code = sf_error(handle)
         return code == 0 ? nil : Self.oneLine(String(cString: sf_strerror(handle)))
-    }
-
-    /// libsndfile notes a data chunk that claims more bytes than the file holds in its log;
-    /// it then reads what is there. We treat that as a broken recording, not a short call.
-    private static func truncationNote(_ handle: OpaquePointer) -> String? {
-        var log = [CChar](repeating: 0, count: 4096)
-        let n = log.withUnsafeMutableBytes { sf_command(handle, Int32(SFC_GET_LOG_INFO), $0.baseAddress, Int32($0.count)) }
-        guard n > 0 else { return nil }
-        let text = log.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        // The first line names the file, whose name may contain anything: skip it.
-        for line in text.split(separator: "\n").dropFirst() where line.localizedCaseInsensitiveContains("too big")
-            || line.localizedCaseInsensitiveContains("truncated") || line.localizedCaseInsensitiveContains("should be")
-        {
-            return oneLine(String(line)).trimmingCharacters(in: CharacterSet(charactersIn: "* "))
-        }
-        return nil
-    }
-
-    /// libsndfile logs `RIFF : 960036 (should be 64036)`; say it in words, keep its text.
-    static func explainTruncation(_ note: String) -> String {
-        let numbers = note.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
-        if note.hasPrefix("RIFF"), numbers.count == 2 {
-            return "the header declares \(numbers[0] + 8) bytes but the file holds \(numbers[1] + 8) (libsndfile: \(note))"
-        }
-        return note
     }
 
     static func oneLine(_ s: String) -> String {
