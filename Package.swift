@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(name: "TalkTraceAudioTests", dependencies: ["TalkTraceAudio", "_TestSupport"]),
         .testTarget(name: "TalkTraceRecordsTests", dependencies: ["TalkTraceRecords"]),
         .testTarget(name: "TalkTracePipelineTests", dependencies: ["TalkTracePipeline", "_TestSupport"]),
-        .testTarget(name: "TalkTraceCLITests", dependencies: ["talktrace", "_TestSupport"]),
+        .testTarget(name: "TalkTraceCLITests", dependencies: ["talktrace", "_TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
     ],
     swiftLanguageModes: [.v6]
 )

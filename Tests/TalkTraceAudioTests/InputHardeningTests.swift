@@ -13,6 +13,20 @@ import Glibc
 /// a strict reader would call truncated.
 @Suite("Input hardening")
 struct InputHardeningTests {
+    @Test("A file libsndfile refuses leaves our descriptor open: libsndfile closes only its own duplicate")
+    func failedOpenKeepsDescriptor() throws {
+        let dir = TestSupport.temporaryDirectory()
+        let junk = dir.appendingPathComponent("junk.wav")
+        try Data("RIFF junk that is not a wave file at all.........".utf8).write(to: junk)
+        let file = try InputFile(path: junk.path)
+        var info = SF_INFO()
+        var refused = false
+        do { _ = try SoundFile.openLibsndfile(file, path: junk.path, info: &info) } catch { refused = true }
+        #expect(refused)
+        // libsndfile 1.2.0 closes the descriptor it is given when it fails; ours must survive.
+        #expect(fcntl(file.descriptor, F_GETFD) != -1)
+    }
+
     // MARK: - Float samples (NaN, infinity, huge, subnormal)
 
     /// 3 s of stereo: speech-like bursts over -57 dBFS noise on both channels.

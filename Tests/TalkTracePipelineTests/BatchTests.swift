@@ -139,7 +139,9 @@ struct BatchTests {
         let root = TestSupport.temporaryDirectory()
         let (rec, ctr) = try Self.makeInputs(root)
         let full = root.appendingPathComponent("full"), resumed = root.appendingPathComponent("resumed")
-        try OutputFiles.writeAll(try BatchRunner.run(BatchOptions(recordingsDirectory: rec.path, ctrPaths: [ctr.path], outputDirectory: full.path)), to: full.path)
+        let fullResult = try BatchRunner.run(BatchOptions(recordingsDirectory: rec.path, ctrPaths: [ctr.path], outputDirectory: full.path))
+        try OutputFiles.writeAll(fullResult, to: full.path)
+        fullResult.outputDirectory?.release()
 
         // An interrupted run: only the cache of one finished recording, and a torn last line.
         try FileManager.default.createDirectory(at: resumed, withIntermediateDirectories: true)
@@ -156,8 +158,11 @@ struct BatchTests {
             #expect(a == b, "\(name) differs after --resume")
         }
         // A second resume reuses everything.
+        result.outputDirectory?.release()
         let again = try BatchRunner.run(options)
         #expect(again.recordings.filter(\.reused).count == 4)
+        #expect(try OutputFiles.writeAll(again, to: resumed.path).speedTimesRealTime == 0)  // nothing analyzed by this run
+        again.outputDirectory?.release()
         // Another channel map is another result: nothing is reused.
         options.analysis = AnalysisOptions(channelMap: .agentLeft)
         let swapped = try BatchRunner.run(options)
@@ -183,6 +188,7 @@ struct BatchTests {
         var options = BatchOptions(recordingsDirectory: rec.path, ctrPaths: [], outputDirectory: root.appendingPathComponent("out").path)
         options.resume = true
         let first = try BatchRunner.run(options)
+        first.outputDirectory?.release()
         #expect(first.recordings[0].file.size == 4 * 8000 * 4 + 44)
         #expect(first.recordings[0].analysis?.recording.durationSeconds == 4)
         // The link now points at another recording (same link, same link size).
@@ -191,6 +197,25 @@ struct BatchTests {
         let second = try BatchRunner.run(options)
         #expect(second.recordings[0].reused == false)
         #expect(second.recordings[0].analysis?.recording.durationSeconds == 6)
+    }
+
+    @Test("A recording left unfinished by maxAttempts killed runs is failed, not tried again; fewer kills retry it")
+    func unfinishedAttempts() throws {
+        let dir = TestSupport.temporaryDirectory()
+        let file = RecordingFile(relativePath: "a/b.wav", path: "/r/a/b.wav", size: 10, modified: 1.5, device: 1, inode: 2)
+        let other = RecordingFile(relativePath: "a/c.wav", path: "/r/a/c.wav", size: 10, modified: 1.5, device: 1, inode: 3)
+        let key = AnalysisCache.Key(file, settings: "s"), otherKey = AnalysisCache.Key(other, settings: "s")
+        var lines: [UInt8] = []
+        for _ in 0..<AnalysisCache.maxAttempts { lines += AnalysisCache.startedLine(key) }
+        for _ in 0..<(AnalysisCache.maxAttempts - 1) { lines += AnalysisCache.startedLine(otherKey) }
+        let path = dir.appendingPathComponent("cache.jsonl").path
+        try Data(lines).write(to: URL(fileURLWithPath: path))
+        let loaded = AnalysisCache.load(path)
+        guard case .error(let e)? = loaded[key] else { Issue.record("not failed: \(String(describing: loaded[key]))"); return }
+        #expect(e == "a/b.wav: the analysis did not finish in \(AnalysisCache.maxAttempts) earlier runs (the process was killed while analyzing it, e.g. out of memory); not tried again")
+        #expect(loaded[otherKey] == nil)
+        // Another file identity (replaced file) is a new key: tried again.
+        #expect(loaded[AnalysisCache.Key(file, settings: "t")] == nil)
     }
 
     @Test("A missing recordings directory is a clear error")

@@ -246,7 +246,7 @@ struct ContactRecordTests {
             "\(dir.path)/empty: empty file: no CTR records",
             "\(dir.path)/link: symbolic link to a missing file",
             "\(dir.path)/noid @ byte 0: record has no ContactId",
-            "\(dir.path)/pipe: is a FIFO (named pipe), not a CTR file",
+            "\(dir.path)/pipe: is a FIFO (named pipe), not a regular file",
             "/nonexistent/ctr: no such file",
         ])
     }

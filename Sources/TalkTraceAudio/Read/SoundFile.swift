@@ -116,13 +116,7 @@ public struct SoundFile: ~Copyable {
         }
 
         var info = SF_INFO()
-        openLock.lock()
-        let opened = sf_open_fd(file.descriptor, Int32(SFM_READ), &info, 0)  // we close the descriptor
-        let openError = opened == nil ? String(cString: sf_strerror(nil)) : ""
-        openLock.unlock()
-        guard let opened else {
-            throw AudioInputError(path: path, problem: "not a readable audio file (libsndfile: \(Self.oneLine(openError)))")
-        }
+        let opened = try Self.openLibsndfile(file, path: path, info: &info)
         let format = AudioFormat(
             sampleRate: Int(info.samplerate), channels: Int(info.channels), frames: Int64(info.frames),
             container: info.format & Int32(SF_FORMAT_TYPEMASK), encoding: info.format & Int32(SF_FORMAT_SUBMASK))
@@ -156,7 +150,30 @@ public struct SoundFile: ~Copyable {
         self.format = format
     }
 
-    deinit { sf_close(handle) }  // then `file` closes the descriptor
+    deinit { sf_close(handle) }  // closes libsndfile's duplicate; then `file` closes its own descriptor
+
+    /// Opens libsndfile on a duplicate of `file`'s descriptor, which libsndfile owns.
+    ///
+    /// Not on the descriptor itself with `close_desc` false: libsndfile 1.2.0 (Debian 12) closes
+    /// the descriptor when `sf_open_fd` fails, whatever `close_desc` says, and `InputFile` then
+    /// closed it a second time: a double close that, in a batch, closes whatever another thread
+    /// had just opened under the same number (seen as "Bad file descriptor" on the resume cache
+    /// and the CTR spool). The duplicate shares the file offset, which only libsndfile moves
+    /// (`InputFile.read` uses `pread`).
+    static func openLibsndfile(_ file: borrowing InputFile, path: String, info: inout SF_INFO) throws(AudioInputError) -> OpaquePointer {
+        let duplicate = dup(file.descriptor)
+        guard duplicate >= 0 else {
+            throw AudioInputError(path: path, problem: "cannot open: \(String(cString: strerror(errno)))")
+        }
+        openLock.lock()
+        let opened = sf_open_fd(duplicate, Int32(SFM_READ), &info, 1)
+        let openError = opened == nil ? String(cString: sf_strerror(nil)) : ""
+        openLock.unlock()
+        guard let opened else {
+            throw AudioInputError(path: path, problem: "not a readable audio file (libsndfile: \(Self.oneLine(openError)))")
+        }
+        return opened
+    }
 
     /// Reads up to `frames` interleaved frames as normalized floats into `buffer`
     /// (capacity `frames * channels`), sanitized (`sanitize`). Returns frames read; 0 at the end.

@@ -13,9 +13,12 @@ import TalkTraceAudio
 /// map, detector parameters). A run killed mid-write leaves at most one partial last line, which
 /// loading ignores.
 final class AnalysisCache: @unchecked Sendable {
-    /// A recording started this many times without finishing (killed each time, e.g. by the
-    /// out-of-memory killer, which no handler sees) is recorded as failed instead of tried again.
-    static let maxAttempts = 3
+    /// A recording started this many times without finishing (the process killed each time while
+    /// it was being analyzed, by something no handler sees: SIGKILL, the out-of-memory killer) is
+    /// recorded as failed instead of tried again. Not lower: a run killed from outside (a spot
+    /// instance reclaimed, a drill) also leaves the recordings it had in flight unfinished, and
+    /// the next run starts with them, so a few unlucky kills in a row must not fail a good file.
+    static let maxAttempts = 8
 
     struct Key: Hashable, Codable {
         var path: String

@@ -65,6 +65,9 @@ public struct BatchResult: Sendable {
     public var jobs: Int
     /// Seconds of audio analyzed by this run (not taken from `--resume`'s cache).
     public var analyzedSeconds: Double = 0
+    /// The claimed output folder: held (locked) while the result is alive, so the outputs are
+    /// written under the same claim as the analysis.
+    public var outputDirectory: OutputDirectory? = nil
 }
 
 /// Stage 8: the nightly job. Reads the CTRs, finds the recordings, joins them, analyzes every
@@ -89,9 +92,13 @@ public enum BatchRunner {
                 throw PipelineError("CTRs: \(error.message)")
             }
         }
-        let found = Result { () throws(PipelineError) in try RecordingFinder.find(in: options.recordingsDirectory) }
+        // (Not `Result { … }`: its typed-throws initializer crashed here in Swift 6.3 debug builds.)
+        var listingError: PipelineError?
+        var listed: [RecordingFile] = []
+        do { listed = try RecordingFinder.find(in: options.recordingsDirectory) } catch { listingError = error }
         try reading.wait()
-        let recordings = try found.get()
+        if let listingError { throw listingError }
+        let recordings = listed
         let contacts = store!
         let matcher = RecordingMatcher(recordings: recordings, contacts: contacts.keys)
 
@@ -184,7 +191,6 @@ public enum BatchRunner {
         report()
         if let error = stop.error { throw error }
         try cache.close()
-        _ = outputs
 
         var out: [RecordingResult] = []
         var byContact: [String: [Int]] = [:]
@@ -216,7 +222,7 @@ public enum BatchRunner {
         }
         return BatchResult(recordings: out, contacts: contacts, analysesByContact: byContact,
                            wallSeconds: Date().timeIntervalSince(started), jobs: jobs,
-                           analyzedSeconds: counters.snapshot().audio)
+                           analyzedSeconds: counters.snapshot().audio, outputDirectory: outputs)
     }
 
     /// What a trap in the analyzer does (the crash drill's fault).

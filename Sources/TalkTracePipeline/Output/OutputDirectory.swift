@@ -9,14 +9,21 @@ import Foundation
 /// journals beside them, Foundation's `.dat.nosync*`), never anything else.
 public final class OutputDirectory: @unchecked Sendable {
     public let path: String
-    private let lockFD: Int32
+    private var lockFD: Int32
+    private let lock = NSLock()
 
     private init(path: String, lockFD: Int32) {
         self.path = path
         self.lockFD = lockFD
     }
 
-    deinit { close(lockFD) }
+    deinit { release() }
+
+    /// Gives the folder up (the outputs are written); idempotent.
+    public func release() {
+        lock.lock(); defer { lock.unlock() }
+        if lockFD >= 0 { close(lockFD); lockFD = -1 }
+    }
 
     public static let lockName = ".talktrace.lock"
 

@@ -1,4 +1,5 @@
 import Foundation
+import TalkTraceStorage
 
 /// A CTR file's bytes, a chunk at a time: plain, or GZIP inflated as it is read (detected by the
 /// magic bytes, never the name). Only regular files are opened (a FIFO or device would block the
@@ -25,7 +26,7 @@ public struct CTRFile: ~Copyable {
             throw RecordsError(e == ENOENT ? "no such file" : "cannot read the file (\(String(cString: strerror(e))))")
         }
         let kind = st.st_mode & S_IFMT
-        guard kind == S_IFREG else { throw RecordsError("\(Self.describe(kind)), not a CTR file") }
+        guard kind == S_IFREG else { throw RecordsError("\(DirectoryWalker.describe(kind)), not a CTR file") }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw RecordsError("cannot read the file (\(String(cString: strerror(errno))))") }
         self.fd = fd
@@ -37,18 +38,6 @@ public struct CTRFile: ~Copyable {
     }
 
     deinit { close(fd) }
-
-    /// What a non-regular file is, for the error line.
-    static func describe(_ kind: mode_t) -> String {
-        switch kind {
-        case S_IFDIR: "is a directory"
-        case S_IFIFO: "is a FIFO (named pipe)"
-        case S_IFSOCK: "is a socket"
-        case S_IFCHR: "is a character device"
-        case S_IFBLK: "is a block device"
-        default: "is not a regular file"
-        }
-    }
 
     /// Appends the next decoded bytes to `buffer` (at most about a chunk; possibly none while a
     /// gzip header is read); false once the file has nothing more.

@@ -24,6 +24,34 @@ public enum Gzip {
     }
 }
 
+extension Gzip {
+    /// `data` as one GZIP member (tests make Firehose-style `.gz` objects with it, in process).
+    public static func compress(_ data: Data, level: Int32 = 6) -> Data {
+        var stream = z_stream()
+        guard deflateInit2_(&stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return Data() }
+        defer { deflateEnd(&stream) }
+        var out = Data()
+        var input = [UInt8](data)
+        let chunk = 1 << 16
+        var buffer = [UInt8](repeating: 0, count: chunk)
+        input.withUnsafeMutableBufferPointer { inBuf in
+            stream.next_in = inBuf.baseAddress
+            stream.avail_in = uInt(inBuf.count)
+            var status: Int32 = Z_OK
+            while status != Z_STREAM_END {
+                buffer.withUnsafeMutableBufferPointer { b in
+                    stream.next_out = b.baseAddress
+                    stream.avail_out = uInt(chunk)
+                    status = deflate(&stream, Z_FINISH)
+                    out.append(b.baseAddress!, count: chunk - Int(stream.avail_out))
+                }
+                if status != Z_OK && status != Z_STREAM_END && status != Z_BUF_ERROR { break }
+            }
+        }
+        return out
+    }
+}
+
 /// A streaming GZIP inflater: compressed bytes in, at most about `maxOutput` bytes out per call,
 /// so a 1 MB object that inflates to 1 GB never needs 1 GB of memory. Concatenated members are
 /// one stream (`gzip -c a b`, and Firehose appends).

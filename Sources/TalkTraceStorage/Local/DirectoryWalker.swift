@@ -97,7 +97,9 @@ public enum DirectoryWalker {
             }
             guard include(rel) else { continue }
             var problem: String?
-            if String(validating: name, as: UTF8.self) == nil {
+            if kind != S_IFREG {
+                problem = "\(Self.describe(kind)), not a regular file"
+            } else if String(validating: name, as: UTF8.self) == nil {
                 problem = "the file name is not valid UTF-8 (shown with \\xNN escapes): rename the file to analyze it"
             } else if fullBytes.count >= pathMax {
                 problem = "the path is \(fullBytes.count) bytes, longer than the system's limit of \(pathMax - 1): move the file to a shorter path to analyze it"
@@ -105,6 +107,18 @@ public enum DirectoryWalker {
             let modified = Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9
             out.append(FoundFile(relativePath: rel, path: full, size: Int64(st.st_size), modified: modified,
                                  device: UInt64(st.st_dev), inode: UInt64(st.st_ino), problem: problem))
+        }
+    }
+
+    /// What a file that is not a regular file is, for an error line ("is a FIFO (named pipe)").
+    public static func describe(_ kind: mode_t) -> String {
+        switch kind {
+        case S_IFDIR: "is a directory"
+        case S_IFIFO: "is a FIFO (named pipe)"
+        case S_IFSOCK: "is a socket"
+        case S_IFCHR: "is a character device"
+        case S_IFBLK: "is a block device"
+        default: "is not a regular file"
         }
     }
 
