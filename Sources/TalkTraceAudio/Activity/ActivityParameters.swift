@@ -28,13 +28,20 @@ public struct ActivityParameters: Sendable, Equatable, Codable {
     /// below the channel's reference (the level half the channel's talk time reaches) are
     /// dropped: a talker behind the caller, 14–20 dB down, never reaches it.
     public var segmentLevelGate: Float = 8
-    /// Music on hold and tones: a candidate with at least `musicMinSeconds` of strong frames whose
-    /// mean spectral flux (`FrameFeatures.flux`) stays under `musicMaxFlux` is steady sound, not talk.
-    /// Measured on the eval corpus: speech candidates with 1 s or more of strong frames have a mean
-    /// flux of 0.34 at the very least (5th percentile 0.46, median 0.57; 242 candidates, 12
-    /// voices); held chords with a plucked melody 0.10, a 440+480 Hz ringback 0.10.
+    /// Music on hold and tones (`MusicEvidence`): a candidate with at least `musicMinSeconds` of
+    /// strong frames is music when their mean spectral flux stays under `musicMaxFlux` (held
+    /// chords and a 440+480 Hz ringback measure 0.10; speech never went below 0.46), or when its
+    /// steadiness (mean stability − mean flux) exceeds `musicSteadiness` (recorded music 0.15–0.72,
+    /// speech at most 0.26 on the eval corpora), or exceeds `musicLongSteadiness` over
+    /// `musicLongSeconds` of strong frames, longer than a talker goes without a breath.
     public var musicMinSeconds = 1.0
     public var musicMaxFlux: Float = 0.2
+    public var musicSteadiness: Float = 0.3
+    public var musicLongSeconds = 6.0
+    public var musicLongSteadiness: Float = 0.1
+    /// A piece of a channel's sound within 5 s of music whose steadiness exceeds this is more of
+    /// the music (the noise floor adapts to long music, so it comes back in pieces).
+    public var musicFragmentSteadiness: Float = 0.15
     /// Segments shorter than this are dropped (seconds).
     public var minSegmentSeconds = 0.060
     /// Noise-floor tracking: minimum statistics over `noiseWindowSeconds`, in

@@ -28,9 +28,10 @@ struct ChannelTrack {
     var peaks: [Float] = []
     /// Steady non-talk sound (music on hold, tones), seconds.
     var music: [Segment] = []
-    /// Mean spectral flux of each segment, parallel to `segments`.
+    /// Steadiness and flux of each segment (`MusicEvidence`), parallel to `segments`.
+    var steadiness: [Float] = []
     var fluxes: [Float] = []
-    let musicMaxFlux: Float
+    let parameters: ActivityParameters
     let levelGate: Float
     let frameSeconds: Double
     let hop: Int
@@ -41,7 +42,7 @@ struct ChannelTrack {
         frameSeconds = geometry.frameSeconds
         hop = geometry.hop
         levelGate = parameters.segmentLevelGate
-        musicMaxFlux = parameters.musicMaxFlux
+        self.parameters = parameters
     }
 
     @inline(__always)
@@ -63,7 +64,9 @@ struct ChannelTrack {
     mutating func absorbMusicFragments() {
         guard !music.isEmpty else { return }
         var keep = [Bool](repeating: true, count: segments.count)
-        func reach(_ i: Int) -> Double { fluxes[i] < musicMaxFlux ? 5.0 : 0.5 }
+        func reach(_ i: Int) -> Double {
+            MusicEvidence.isFragment(steadiness: steadiness[i], flux: fluxes[i], parameters) ? 5.0 : 0.5
+        }
         for order in [Array(segments.indices), Array(segments.indices.reversed())] {
             for i in order where keep[i] {
                 let s = segments[i], r = reach(i)
@@ -76,6 +79,7 @@ struct ChannelTrack {
         segments = segments.indices.filter { keep[$0] }.map { segments[$0] }
         peaks = peaks.indices.filter { keep[$0] }.map { peaks[$0] }
         fluxes = fluxes.indices.filter { keep[$0] }.map { fluxes[$0] }
+        steadiness = steadiness.indices.filter { keep[$0] }.map { steadiness[$0] }
     }
 
     /// Drops segments far quieter than the channel's own talk: the reference is the peak level
@@ -96,15 +100,16 @@ struct ChannelTrack {
         }
         segments = kept
         peaks = keptPeaks
-        fluxes = []  // no longer parallel; not needed after this point
+        fluxes = []; steadiness = []  // no longer parallel; not needed after this point
     }
 
     private mutating func settle(_ outcome: SegmentBuilder.Outcome) {
         switch outcome {
-        case let .accepted(start, end, peak, flux):
+        case let .accepted(start, end, peak, steady, flux):
             segments.append(Segment(start: Double(start) * frameSeconds, end: Double(end) * frameSeconds))
             peaks.append(peak)
             fluxes.append(flux)
+            steadiness.append(steady)
             meter.settle(accepted: true)
         case let .music(start, end):
             music.append(Segment(start: Double(start) * frameSeconds, end: Double(end) * frameSeconds))

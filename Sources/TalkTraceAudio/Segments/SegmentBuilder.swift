@@ -36,9 +36,10 @@ public struct SegmentBuilder: Sendable {
     public enum Outcome: Sendable, Equatable {
         /// Frames `[startFrame, endFrame)` are talk; `peakDB` is the mean level of its strong
         /// frames (dBFS): the segment's typical loudness, robust to one loud frame.
-        /// `flux` is the mean spectral flux of its strong frames.
-        case accepted(startFrame: Int, endFrame: Int, peakDB: Float, flux: Float)
-        /// Steady for `musicMinSeconds` or more (music on hold, a tone): not talk, but reported.
+        /// `steadiness` and `flux` summarize its strong frames (`MusicEvidence`), so a piece next
+        /// to music can be judged after the call.
+        case accepted(startFrame: Int, endFrame: Int, peakDB: Float, steadiness: Float, flux: Float)
+        /// Music or a tone by `MusicEvidence`: not talk, but reported.
         case music(startFrame: Int, endFrame: Int)
         case rejected
     }
@@ -54,9 +55,9 @@ public struct SegmentBuilder: Sendable {
     private var firstStrong = -1
     private var lastStrong = -1
     private var peak: Float = 0
-    private var fluxSum: Float = 0
-    let musicFrames: Int
-    let musicFlux: Float
+    private var music = MusicEvidence()
+    private let parameters: ActivityParameters
+    private let frameSeconds: Double
     private var strongFrames = 0
     private var frame = 0
 
@@ -69,8 +70,8 @@ public struct SegmentBuilder: Sendable {
         headFrames = frames(parameters.headSeconds)
         tailFrames = frames(parameters.tailSeconds)
         releaseFrames = frames(parameters.releaseSeconds)
-        musicFrames = frames(parameters.musicMinSeconds)
-        musicFlux = parameters.musicMaxFlux
+        self.parameters = parameters
+        self.frameSeconds = frameSeconds
     }
 
     /// Whether a candidate is open.
@@ -88,7 +89,8 @@ public struct SegmentBuilder: Sendable {
         }
         if d.weak {
             if candidateStart < 0 {
-                candidateStart = frame; strongFrames = 0; firstStrong = -1; lastStrong = -1; peak = 0; fluxSum = 0
+                candidateStart = frame; strongFrames = 0; firstStrong = -1; lastStrong = -1; peak = 0
+                music = MusicEvidence()
             }
             lastWeak = frame
             if d.strong {
@@ -96,7 +98,7 @@ public struct SegmentBuilder: Sendable {
                 if firstStrong < 0 { firstStrong = frame }
                 lastStrong = frame
                 peak += d.levelDB
-                fluxSum += d.features.flux
+                music.add(d.features)
             }
         }
         return outcome
@@ -113,11 +115,12 @@ public struct SegmentBuilder: Sendable {
         guard firstStrong >= 0 else { return .rejected }
         let start = max(candidate, firstStrong - headFrames)
         let end = min(lastWeak + 1, lastStrong + 1 + tailFrames)
-        if strongFrames >= musicFrames, fluxSum / Float(strongFrames) < musicFlux {
+        if music.isMusic(parameters, frameSeconds: frameSeconds) {
             return .music(startFrame: start, endFrame: end)
         }
         if strongFrames >= minStrongFrames, end - start >= minFrames {
-            return .accepted(startFrame: start, endFrame: end, peakDB: peak / Float(strongFrames), flux: fluxSum / Float(strongFrames))
+            return .accepted(startFrame: start, endFrame: end, peakDB: peak / Float(strongFrames),
+                             steadiness: music.steadiness, flux: music.meanFlux)
         }
         return .rejected
     }
