@@ -249,11 +249,14 @@ public struct ActivityDetector: ~Copyable {
         // Echo and sidetone are always well down on the talker (return loss): a coupling near 0 dB
         // means two people talking, not a leak, and must not silence either of them.
         let echo = coupling.map { $0 <= p.maxEchoCoupling && level <= otherRecent + $0 + p.echoMargin } ?? false
-        let weak = score > p.weakSNR && !echo
+        let speech = channel == 0 ? speechLevel.0 : speechLevel.1
+        // Extent: a frame far under the talker's own level is breath, line floor or a decay
+        // no listener hears as talk, however far it is above a very quiet line's noise.
+        let audible = speech.map { level >= $0 - p.extentLevelGate } ?? true
+        let weak = score > p.weakSNR && !echo && audible
         var strong = weak && score > p.strongSNR && !featureRing[idx].impulsive
         if strong {
             if channel == 0 { levelHistogram.0.add(level) } else { levelHistogram.1.add(level) }
-            let speech = channel == 0 ? speechLevel.0 : speechLevel.1
             if let speech, level < speech - p.speechLevelGate { strong = false }
         }
         refreshEstimates(channel: channel)

@@ -8,6 +8,10 @@ public struct ActivityParameters: Sendable, Equatable, Codable {
     /// A frame is *weak* talk when its mean band SNR over the noise floor exceeds this (dB).
     /// Weak frames set the extent of a segment.
     public var weakSNR: Float = 6
+    /// Weak frames must also be within this many dB of the channel's speech level: on a quiet
+    /// line a breath or a decay 35 dB under the talker is still 6 dB over the floor, but it is
+    /// not heard as talk (the eval corpora's truth ends talk 25–30 dB under the talker's level).
+    public var extentLevelGate: Float = 30
     /// A frame is *strong* talk when its mean band SNR exceeds this (dB) and it passes the level,
     /// echo and click tests. A segment needs `minStrongSeconds` of strong frames.
     public var strongSNR: Float = 12
