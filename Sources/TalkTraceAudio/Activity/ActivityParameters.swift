@@ -32,6 +32,15 @@ public struct ActivityParameters: Sendable, Equatable, Codable {
     /// below the channel's reference (the level half the channel's talk time reaches) are
     /// dropped: a talker behind the caller, 14–20 dB down, never reaches it.
     public var segmentLevelGate: Float = 8
+    /// `BackgroundTalk`: two clusters of segment levels at least this far apart (dB) may be the
+    /// participant and someone behind them. Segment levels are means of strong frames, which a
+    /// background talker only reaches at its loudest, so the clusters' means sit 4–8 dB apart
+    /// (eval corpora) where the talkers are 14–26 dB apart; one talker's soft and loud segments
+    /// split as far, so the level alone decides nothing...
+    public var backgroundSeparation: Float = 4
+    /// ...and the quiet one is background when its talk overlaps the other side's at least this
+    /// share of the chance rate (the participant takes turns; a TV does not listen).
+    public var backgroundTurnTaking: Float = 0.6
     /// Music on hold and tones (`MusicEvidence`): a candidate with at least `musicMinSeconds` of
     /// strong frames is music when their mean spectral flux stays under `musicMaxFlux` (held
     /// chords and a 440+480 Hz ringback measure 0.10; speech never went below 0.46), or when its

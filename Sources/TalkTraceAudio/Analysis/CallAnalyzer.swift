@@ -273,8 +273,15 @@ public enum CallAnalyzer {
         let map = options.channelMap
         let agentTrack = map.agent == 0 ? tracks.0 : tracks.1
         let customerTrack = map.agent == 0 ? tracks.1 : tracks.0
-        let agentSegments = clamp(agentTrack.segments, to: duration)
-        let customerSegments = clamp(customerTrack.segments, to: duration)
+        // Call-level: talk behind each participant, judged with the other side's turns.
+        let agentBackground = BackgroundTalk.separate(
+            segments: agentTrack.segments, levels: agentTrack.peaks, other: customerTrack.segments,
+            duration: duration, parameters: parameters)
+        let customerBackground = BackgroundTalk.separate(
+            segments: customerTrack.segments, levels: customerTrack.peaks, other: agentTrack.segments,
+            duration: duration, parameters: parameters)
+        let agentSegments = clamp(agentBackground.segments, to: duration)
+        let customerSegments = clamp(customerBackground.segments, to: duration)
 
         func channel(_ track: ChannelTrack, _ segs: [Segment], other: [Segment]) -> ChannelAnalysis {
             let talk = segs.reduce(0) { $0 + $1.duration }
@@ -304,6 +311,7 @@ public enum CallAnalyzer {
             customer: customer,
             conversation: ConversationMetrics(agent: agentSegments, customer: customerSegments, duration: duration),
             quality: CallQuality(agent: agent, customer: customer, agentMusic: agentTrack.music, customerMusic: customerTrack.music,
+                                 agentBackground: agentBackground, customerBackground: customerBackground,
                                  echo: echo, sidetone: sidetone, duration: duration),
             analyzer: AnalyzerInfo(version: CallAnalysis.version, hopSeconds: geometry.frameSeconds, fftSize: geometry.window))
     }
