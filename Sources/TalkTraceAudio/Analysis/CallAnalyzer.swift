@@ -59,13 +59,17 @@ struct ChannelTrack {
 
     /// Pieces of music too short to be judged alone (a chord change, the last second before the
     /// music stops; the noise floor adapts to long music, so it comes back in pieces) are music:
-    /// as steady as music and within 5 s of music, or touching it (within 0.5 s). Spans chain
+    /// as steady as music and within 5 s of music, or shorter than `musicMinSeconds` and
+    /// touching it (within 0.5 s). Spans chain
     /// forward and backward, so a long hold is absorbed piece by piece.
     mutating func absorbMusicFragments() {
         guard !music.isEmpty else { return }
         var keep = [Bool](repeating: true, count: segments.count)
+        // A piece long enough to be judged alone and not steady is talk even when it touches
+        // the music: the caller answering as the hold ends, less than 300 ms after it.
         func reach(_ i: Int) -> Double {
-            MusicEvidence.isFragment(steadiness: steadiness[i], flux: fluxes[i], parameters) ? 5.0 : 0.5
+            if MusicEvidence.isFragment(steadiness: steadiness[i], flux: fluxes[i], parameters) { return 5.0 }
+            return segments[i].duration < parameters.musicMinSeconds ? 0.5 : -1
         }
         for order in [Array(segments.indices), Array(segments.indices.reversed())] {
             for i in order where keep[i] {

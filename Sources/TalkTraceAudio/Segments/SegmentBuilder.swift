@@ -34,8 +34,9 @@ extension Double {
 public struct SegmentBuilder: Sendable {
     /// What happened to a candidate when it closed.
     public enum Outcome: Sendable, Equatable {
-        /// Frames `[startFrame, endFrame)` are talk; `peakDB` is the mean level of its strong
-        /// frames (dBFS): the segment's typical loudness, robust to one loud frame.
+        /// Frames `[startFrame, endFrame)` are talk; `peakDB` is the level its loudest strong
+        /// frames reach (dBFS, `SegmentLevel`: the 80th percentile, robust to one loud frame and
+        /// to its soft ones).
         /// `steadiness` and `flux` summarize its strong frames (`MusicEvidence`), so a piece next
         /// to music can be judged after the call.
         case accepted(startFrame: Int, endFrame: Int, peakDB: Float, steadiness: Float, flux: Float)
@@ -54,7 +55,7 @@ public struct SegmentBuilder: Sendable {
     private(set) var lastWeak = -1
     private var firstStrong = -1
     private var lastStrong = -1
-    private var peak: Float = 0
+    private var level = SegmentLevel()
     private var music = MusicEvidence()
     private let parameters: ActivityParameters
     private let frameSeconds: Double
@@ -89,7 +90,7 @@ public struct SegmentBuilder: Sendable {
         }
         if d.weak {
             if candidateStart < 0 {
-                candidateStart = frame; strongFrames = 0; firstStrong = -1; lastStrong = -1; peak = 0
+                candidateStart = frame; strongFrames = 0; firstStrong = -1; lastStrong = -1; level.reset()
                 music = MusicEvidence()
             }
             lastWeak = frame
@@ -97,7 +98,7 @@ public struct SegmentBuilder: Sendable {
                 strongFrames &+= 1
                 if firstStrong < 0 { firstStrong = frame }
                 lastStrong = frame
-                peak += d.levelDB
+                level.add(d.levelDB)
                 music.add(d.features)
             }
         }
@@ -119,7 +120,7 @@ public struct SegmentBuilder: Sendable {
             return .music(startFrame: start, endFrame: end)
         }
         if strongFrames >= minStrongFrames, end - start >= minFrames {
-            return .accepted(startFrame: start, endFrame: end, peakDB: peak / Float(strongFrames),
+            return .accepted(startFrame: start, endFrame: end, peakDB: level.level ?? -120,
                              steadiness: music.steadiness, flux: music.meanFlux)
         }
         return .rejected
