@@ -41,6 +41,13 @@ public struct ActivityParameters: Sendable, Equatable, Codable {
     /// ...and the quiet one is background when its talk overlaps the other side's at least this
     /// share of the chance rate (the participant takes turns; a TV does not listen).
     public var backgroundTurnTaking: Float = 0.6
+    /// `LevelMixture`, frame by frame: the quiet side of a channel's strong-frame levels is
+    /// someone behind the participant when its mean is `backgroundFrameSeparation` dB under the
+    /// loud side's and the share of its frames that fall while the other side talks exceeds the
+    /// loud side's by `backgroundTurnTakingMargin` times the chance rate, the share of the call the
+    /// other side talks (a participant takes turns; a TV overlaps the other side at chance).
+    public var backgroundFrameSeparation: Float = 8
+    public var backgroundTurnTakingMargin: Float = 0.5
     /// Music on hold and tones (`MusicEvidence`): a candidate with at least `musicMinSeconds` of
     /// strong frames is music when their mean spectral flux stays under `musicMaxFlux` (held
     /// chords and a 440+480 Hz ringback measure 0.10; speech never went below 0.46), or when its

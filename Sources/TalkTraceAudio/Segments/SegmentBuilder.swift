@@ -25,12 +25,12 @@ extension Double {
 
 /// Stage 5 of the pipeline: frame decisions -> talk segments for one channel.
 ///
-/// Weak frames form candidates; gaps shorter than `bridgeSeconds` are bridged. Strong frames
-/// anchor the talk: a candidate reaches back at most `headSeconds` before its first strong frame
-/// and on at most `tailSeconds` after its last, and it closes once `releaseSeconds` pass without a
-/// strong frame, so a background talker's weak murmur cannot stretch a segment or chain two
-/// apart. A closed candidate becomes a segment if it holds `minStrongSeconds` of strong frames and
-/// lasts `minSegmentSeconds`. Works frame by frame; memory holds only the current candidate.
+/// Weak frames form candidates; gaps shorter than `bridgeSeconds` are bridged. The participant's
+/// own (near) frames anchor the talk: a candidate reaches back at most `headSeconds` before its
+/// first near frame and on at most `tailSeconds` after its last, and it closes once
+/// `releaseSeconds` pass without one, so a background talker cannot stretch a segment or chain
+/// two apart. A closed candidate is music when its strong frames say so (`MusicEvidence`), else a
+/// segment if it holds `minStrongSeconds` of near frames and lasts `minSegmentSeconds`. Works frame by frame; memory holds only the current candidate.
 public struct SegmentBuilder: Sendable {
     /// What happened to a candidate when it closed.
     public enum Outcome: Sendable, Equatable {
@@ -55,6 +55,11 @@ public struct SegmentBuilder: Sendable {
     private(set) var lastWeak = -1
     private var firstStrong = -1
     private var lastStrong = -1
+    /// The participant's own frames (`FrameDecision.near`): they anchor talk, where strong
+    /// frames (which may be a background talker's or music) anchor music.
+    private var firstNear = -1
+    private var lastNear = -1
+    private var nearFrames = 0
     private var level = SegmentLevel()
     private var music = MusicEvidence()
     private let parameters: ActivityParameters
@@ -85,12 +90,13 @@ public struct SegmentBuilder: Sendable {
         defer { frame &+= 1 }
         var outcome: Outcome?
         if candidateStart >= 0,
-           frame - lastWeak > bridgeFrames || (lastStrong >= 0 && frame - lastStrong > releaseFrames) {
+           frame - lastWeak > bridgeFrames || (lastNear >= 0 && frame - lastNear > releaseFrames) {
             outcome = close()
         }
         if d.weak {
             if candidateStart < 0 {
                 candidateStart = frame; strongFrames = 0; firstStrong = -1; lastStrong = -1; level.reset()
+                nearFrames = 0; firstNear = -1; lastNear = -1
                 music = MusicEvidence()
             }
             lastWeak = frame
@@ -98,8 +104,13 @@ public struct SegmentBuilder: Sendable {
                 strongFrames &+= 1
                 if firstStrong < 0 { firstStrong = frame }
                 lastStrong = frame
-                level.add(d.levelDB)
                 music.add(d.features)
+            }
+            if d.near {
+                nearFrames &+= 1
+                if firstNear < 0 { firstNear = frame }
+                lastNear = frame
+                level.add(d.levelDB)
             }
         }
         return outcome
@@ -114,12 +125,14 @@ public struct SegmentBuilder: Sendable {
         let candidate = candidateStart
         candidateStart = -1
         guard firstStrong >= 0 else { return .rejected }
-        let start = max(candidate, firstStrong - headFrames)
-        let end = min(lastWeak + 1, lastStrong + 1 + tailFrames)
         if music.isMusic(parameters, frameSeconds: frameSeconds) {
-            return .music(startFrame: start, endFrame: end)
+            return .music(startFrame: max(candidate, firstStrong - headFrames),
+                          endFrame: min(lastWeak + 1, lastStrong + 1 + tailFrames))
         }
-        if strongFrames >= minStrongFrames, end - start >= minFrames {
+        guard firstNear >= 0 else { return .rejected }
+        let start = max(candidate, firstNear - headFrames)
+        let end = min(lastWeak + 1, lastNear + 1 + tailFrames)
+        if nearFrames >= minStrongFrames, end - start >= minFrames {
             return .accepted(startFrame: start, endFrame: end, peakDB: level.level ?? -120,
                              steadiness: music.steadiness, flux: music.meanFlux)
         }
