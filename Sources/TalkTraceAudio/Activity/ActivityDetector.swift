@@ -83,6 +83,8 @@ public struct ActivityDetector: ~Copyable {
     /// Each channel's strong verdict on the previous frame: whether the other side talks, for the
     /// turn-taking evidence of `LevelMixture` (echo and sidetone excluded, which a raw score is not).
     private var talked: (Bool, Bool) = (false, false)
+    /// Histogram counts at the last reading (level 0, level 1, coupling 0, coupling 1).
+    private var lastRead = (-1, -1, -1, -1)
 
     public init(parameters: ActivityParameters, geometry: FrameGeometry) {
         self.parameters = parameters
@@ -287,24 +289,29 @@ public struct ActivityDetector: ~Copyable {
     /// added, once there is 1 s of strong talk (speech level) or 2 s of the other side (coupling).
     @inline(__always)
     private mutating func refreshEstimates(channel: Int) {
+        // Each reading once per count reached: the histograms do not change between additions.
         if channel == 0 {
-            if levelHistogram.0.count >= levelFrames, levelHistogram.0.count % refreshFrames == 0 {
+            if levelHistogram.0.count >= levelFrames, levelHistogram.0.count % refreshFrames == 0, levelHistogram.0.count != lastRead.0 {
+                lastRead.0 = levelHistogram.0.count
                 let reading = levelHistogram.0.participantLevel(separation: parameters.backgroundFrameSeparation,
                                                                  turnTakingMargin: parameters.backgroundTurnTakingMargin)
                 speechLevel.0 = reading?.level
                 backgroundCeiling.0 = reading?.background
             }
-            if couplingHistogram.0.count >= couplingFrames, couplingHistogram.0.count % refreshFrames == 0 {
+            if couplingHistogram.0.count >= couplingFrames, couplingHistogram.0.count % refreshFrames == 0, couplingHistogram.0.count != lastRead.2 {
+                lastRead.2 = couplingHistogram.0.count
                 coupling.0 = couplingHistogram.0.percentile(0.5)
             }
         } else {
-            if levelHistogram.1.count >= levelFrames, levelHistogram.1.count % refreshFrames == 0 {
+            if levelHistogram.1.count >= levelFrames, levelHistogram.1.count % refreshFrames == 0, levelHistogram.1.count != lastRead.1 {
+                lastRead.1 = levelHistogram.1.count
                 let reading = levelHistogram.1.participantLevel(separation: parameters.backgroundFrameSeparation,
                                                                  turnTakingMargin: parameters.backgroundTurnTakingMargin)
                 speechLevel.1 = reading?.level
                 backgroundCeiling.1 = reading?.background
             }
-            if couplingHistogram.1.count >= couplingFrames, couplingHistogram.1.count % refreshFrames == 0 {
+            if couplingHistogram.1.count >= couplingFrames, couplingHistogram.1.count % refreshFrames == 0, couplingHistogram.1.count != lastRead.3 {
+                lastRead.3 = couplingHistogram.1.count
                 coupling.1 = couplingHistogram.1.percentile(0.5)
             }
         }

@@ -339,12 +339,24 @@ extension SpectralFramer {
         let count = bins.count
         let old = spectra + spectraSlot &* count
         let src = p + bins.lowerBound
-        var dot: Float = 0, energy: Float = 0
-        for k in 0..<count {
+        // SIMD8 lanes (scalar float reductions do not vectorize), then the remainder.
+        var dot8 = SIMD8<Float>(), energy8 = SIMD8<Float>()
+        var k = 0
+        while k &+ 8 <= count {
+            let m = UnsafeRawPointer(src + k).loadUnaligned(as: SIMD8<Float>.self).squareRoot()
+            let o = UnsafeRawPointer(old + k).loadUnaligned(as: SIMD8<Float>.self)
+            dot8 += m * o
+            energy8 += m * m
+            UnsafeMutableRawPointer(old + k).storeBytes(of: m, as: SIMD8<Float>.self)
+            k &+= 8
+        }
+        var dot = lanes(dot8), energy = lanes(energy8)
+        while k < count {
             let m = src[k].squareRoot()
             dot += m * old[k]
             energy += m * m
             old[k] = m
+            k &+= 1
         }
         let previous = spectraEnergy[spectraSlot]
         spectraEnergy[spectraSlot] = energy
