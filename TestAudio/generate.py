@@ -1156,5 +1156,187 @@ def main():
         f.write("\n")
 
 
+# --------------------------------------------------------------------------- accuracy/: recorded material
+
+MOH_DIR = "/usr/share/asterisk/moh"                # Debian asterisk-moh-opsound-wav: recorded music on hold
+PROMPTS_DIR = "/usr/share/asterisk/sounds/en"      # Debian asterisk-core-sounds-en-wav: recorded human speech
+ACC_PACKAGES = {MOH_DIR: "asterisk-moh-opsound-wav", PROMPTS_DIR: "asterisk-core-sounds-en-wav"}
+
+
+def ensure_recorded_material():
+    """Installs the two Debian packages of recorded sound when they are missing (apt-get)."""
+    missing = [pkg for d, pkg in ACC_PACKAGES.items() if not os.path.isdir(d)]
+    if not missing:
+        return
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    subprocess.run(sudo + ["apt-get", "update", "-qq"], check=True)
+    subprocess.run(sudo + ["apt-get", "install", "-y", "-qq"] + missing, check=True)
+
+
+def read_mono(path, pitch_cents=0):
+    """A recorded 8 kHz mono file as float in [-1, 1]; optionally pitch-shifted by sox (another voice)."""
+    if pitch_cents:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "p.wav")
+            subprocess.run(["sox", "-R", path, "-r", str(FS), "-c", "1", "-b", "16", out, "pitch", str(pitch_cents)], check=True)
+            return read_mono(out)
+    with wave.open(path) as w:
+        assert w.getframerate() == FS and w.getnchannels() == 1 and w.getsampwidth() == 2, path
+        return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float64) / 32768.0
+
+
+def prompt(name, pitch_cents=0):
+    x = read_mono(os.path.join(PROMPTS_DIR, name + ".wav"), pitch_cents)
+    # Trim the recording's leading and trailing near-silence (its own truth comes from the level).
+    e = np.convolve(x * x, np.ones(80) / 80, "same")
+    on = np.nonzero(e > e.max() * 1e-4)[0]
+    return x[max(0, on[0] - 80): on[-1] + 80]
+
+
+def level_truth(clean, start_s, dur_ms):
+    """Talk segments of one source placed at `start_s`: 10 ms frames within 40 dB of its loudest
+    frame, pauses under 300 ms bridged, islands under 60 ms dropped (the eval corpora's convention)."""
+    fr = 80
+    n = len(clean) // fr
+    p = np.array([np.mean(clean[k * fr:(k + 1) * fr] ** 2) for k in range(n)])
+    on = p > p.max() * 1e-4
+    segs, k = [], 0
+    while k < n:
+        if on[k]:
+            j = k
+            while j < n and on[j]:
+                j += 1
+            segs.append([k * 10, j * 10])
+            k = j
+        else:
+            k += 1
+    merged = []
+    for a, b in segs:
+        if merged and a - merged[-1][1] < BRIDGE_MS:
+            merged[-1][1] = b
+        else:
+            merged.append([a, b])
+    off = int(round(start_s * 1000))
+    return [[a + off, min(b + off, dur_ms)] for a, b in merged if b - a >= 60]
+
+
+def place(track, x, start_s, level_dbfs):
+    """Adds `x`, scaled so its loud frames (95th percentile of 10 ms RMS) sit at `level_dbfs`."""
+    fr = 80
+    rms = np.sqrt([np.mean(x[k:k + fr] ** 2) for k in range(0, len(x) - fr, fr)])
+    x = x * db(level_dbfs) / np.percentile(rms, 95)
+    a = int(round(start_s * FS))
+    track[a:a + len(x)] += x[: len(track) - a]
+    return len(x) / FS
+
+
+def talk_track(n_ms, turns, level):
+    """Places prompts [(start_s, name, pitch_cents)] into a track; returns it and its truth."""
+    y = np.zeros(n_ms * SPM)
+    segs = []
+    for start, name, cents in turns:
+        x = prompt(name, cents)
+        place(y, x, start, level)
+        segs += level_truth(x * db(level), start, n_ms)
+    merged = []
+    for a, b in sorted(segs):
+        if merged and a - merged[-1][1] < BRIDGE_MS:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return y, merged
+
+
+def background(rng, n_ms, names, level, pitch_cents, gap=(0.15, 0.6)):
+    """A far talker who never stops for long: prompts one after another, `level` dBFS at their loudest."""
+    y = np.zeros(n_ms * SPM)
+    t = float(rng.uniform(0, 0.5))
+    k = 0
+    while t < n_ms / 1000:
+        x = prompt(names[k % len(names)], pitch_cents)
+        t += place(y, x, t, level) + float(rng.uniform(*gap))
+        k += 1
+    return y
+
+
+def accuracy_fixtures():
+    """accuracy/: three short calls isolating what synthetic voices and tones never exercised, made from
+    recorded sound: music on hold from a real recording, a background talker who out-talks the caller,
+    neighbouring agents under the agent. Written with their own truth.json (accuracy/truth.json)."""
+    ensure_recorded_material()
+    out = os.path.join(ROOT, "accuracy")
+    shutil.rmtree(out, ignore_errors=True)
+    rng = np.random.default_rng(20261130)
+    calls = {}
+    dur_ms = 30000
+    n = dur_ms * SPM
+
+    def line_noise(dbfs=-62.0):
+        return bandlimit(rng.standard_normal(n)) * db(dbfs) / np.sqrt(2)
+
+    def finish(name, cu, ag, cu_segs, ag_segs, notes, extra):
+        write_wav(os.path.join(out, name), stereo(bandlimit(cu) + line_noise(), bandlimit(ag) + line_noise()))
+        t = {"durationSeconds": sec(dur_ms), "notes": notes}
+        t.update(summarize(ag_segs, cu_segs, dur_ms))
+        t.update(extra)
+        calls[name] = t
+
+    # The same turns in every call: the customer (recorded prompts pitch-shifted -350 cents, another
+    # voice) and the agent take turns; levels are the loud frames' (95th percentile of 10 ms RMS).
+    agent_turns = [(0.5, "dir-welcome", 0), (8.2, "pls-hold-while-try", 0), (14.8, "demo-thanks", 0),
+                   (23.7, "queue-thankyou", 0)]
+    customer_turns = [(2.8, "agent-user", -350), (11.0, "agent-pass", -350), (20.8, "conf-getpin", -350),
+                      (25.8, "goodbye", -350)]
+    tv_prompts = ["vm-intro", "privacy-unident", "queue-thereare", "conf-onlyperson"]
+
+    # 1. Recorded music on hold (a real piece with a beat and a melody, not chords and tones) in the
+    #    customer channel, 8 dB under the caller; the caller answers 0.2 s after the music stops.
+    ag, ag_segs = talk_track(dur_ms, [(0.5, "dir-welcome", 0), (8.0, "pls-hold-while-try", 0),
+                                      (25.6, "queue-thankyou", 0)], -18.0)
+    cu, cu_segs = talk_track(dur_ms, [(2.8, "agent-user", -350), (24.2, "auth-thankyou", -350),
+                                      (27.6, "goodbye", -350)], -20.0)
+    hold = (10.8, 24.0)
+    music = read_mono(os.path.join(MOH_DIR, "macroform-robot_dity.wav"))[20 * FS: 20 * FS + int((hold[1] - hold[0]) * FS)]
+    fade = int(0.05 * FS)
+    music[:fade] *= np.linspace(0, 1, fade)
+    music[-fade:] *= np.linspace(1, 0, fade)
+    place(cu, music, hold[0], -28.0)
+    finish("recorded-moh.wav", cu, ag, cu_segs, ag_segs,
+           "Music on hold from Debian asterisk-moh-opsound-wav (macroform-robot_dity, from 20 s in) on the customer "
+           "channel 10.8-24 s at -28 dBFS, 8 dB under the caller, who answers 0.2 s after it stops. Speech: recorded "
+           "prompts (asterisk-core-sounds-en-wav), the customer's pitch-shifted -350 cents.",
+           {"musicOnHold": [list(hold)]})
+
+    # 2. A television behind the caller, 16 dB under the caller, talking all call long (more than
+    #    the caller, who takes turns with the agent).
+    ag, ag_segs = talk_track(dur_ms, agent_turns, -18.0)
+    cu, cu_segs = talk_track(dur_ms, customer_turns, -20.0)
+    tv = background(rng, dur_ms, tv_prompts, -36.0, 250)
+    finish("tv-behind-caller.wav", cu + tv, ag, cu_segs, ag_segs,
+           "A background talker (recorded prompts pitch-shifted +250 cents) all call on the customer channel at "
+           "-36 dBFS, 16 dB under the caller, talking more than the caller.",
+           {"backgroundSpeech": {"customer": True, "agent": False}})
+
+    # 3. Two neighbouring agents on an open floor, 20 and 24 dB under the agent, most of the call.
+    ag, ag_segs = talk_track(dur_ms, agent_turns, -16.0)
+    cu, cu_segs = talk_track(dur_ms, customer_turns, -20.0)
+    n1 = background(rng, dur_ms, tv_prompts[:2], -36.0, -150, gap=(0.4, 1.5))
+    n2 = background(rng, dur_ms, tv_prompts[2:], -40.0, 400, gap=(0.6, 2.0))
+    finish("neighbours.wav", cu, ag + n1 + n2, cu_segs, ag_segs,
+           "Two neighbouring agents (recorded prompts at -150 and +400 cents) on the agent channel at -36 and "
+           "-40 dBFS, 20 and 24 dB under the agent, most of the call.",
+           {"backgroundSpeech": {"customer": False, "agent": True}})
+
+    with open(os.path.join(out, "truth.json"), "w") as f:
+        json.dump({"generator": "TestAudio/generate.py (accuracy_fixtures)",
+                   "convention": ("A channel talks in the 10 ms frames where the participant's own clean recording is "
+                                  "within 40 dB of that utterance's loudest frame, pauses under 300 ms bridged, "
+                                  "islands under 60 ms dropped. Music, background talkers and neighbours are never talk. "
+                                  "Customer = channel 0 (left), agent = channel 1 (right)."),
+                   "calls": calls}, f, indent=2)
+        f.write("\n")
+
+
 if __name__ == "__main__":
     main()
+    accuracy_fixtures()

@@ -21,16 +21,16 @@ struct SegmentAndConversationTests {
     @Test("Pauses under 300 ms are bridged, longer ones split")
     func bridging() {
         let talk = String(repeating: "S", count: 20)
-        #expect(segments(talk + String(repeating: ".", count: 25) + talk) == [.accepted(startFrame: 0, endFrame: 65, peakDB: -20, flux: 0)])
+        #expect(segments(talk + String(repeating: ".", count: 25) + talk) == [.accepted(startFrame: 0, endFrame: 65, peakDB: -20, steadiness: 0, flux: 0)])
         #expect(segments(talk + String(repeating: ".", count: 35) + talk)
-            == [.accepted(startFrame: 0, endFrame: 20, peakDB: -20, flux: 0), .accepted(startFrame: 55, endFrame: 75, peakDB: -20, flux: 0)])
+            == [.accepted(startFrame: 0, endFrame: 20, peakDB: -20, steadiness: 0, flux: 0), .accepted(startFrame: 55, endFrame: 75, peakDB: -20, steadiness: 0, flux: 0)])
     }
 
     @Test("Weak-only stretches and islands under 60 ms are not talk")
     func rejects() {
         #expect(segments(String(repeating: "w", count: 50)) == [.rejected])
         #expect(segments("SSSSS") == [.rejected])
-        #expect(segments("wwSSSSSwww") == [.accepted(startFrame: 0, endFrame: 10, peakDB: -20, flux: 0)])
+        #expect(segments("wwSSSSSwww") == [.accepted(startFrame: 0, endFrame: 10, peakDB: -20, steadiness: 0, flux: 0)])
     }
 
     @Test("Weak murmur reaches at most 300 ms before and 400 ms after strong talk")
@@ -39,7 +39,7 @@ struct SegmentAndConversationTests {
         let talk = String(repeating: "S", count: 20)
         // Lead-in murmur trimmed to 30 frames before the first strong frame; the tail to 40 after
         // the last; after 1 s without strong frames the candidate closes and the rest is rejected.
-        #expect(segments(murmur + talk + murmur) == [.accepted(startFrame: 120, endFrame: 210, peakDB: -20, flux: 0), .rejected])
+        #expect(segments(murmur + talk + murmur) == [.accepted(startFrame: 120, endFrame: 210, peakDB: -20, steadiness: 0, flux: 0), .rejected])
     }
 
     func s(_ a: Double, _ b: Double) -> Segment { Segment(start: a, end: b) }

@@ -4,8 +4,11 @@ import Foundation
 public struct FrameDecision: Sendable {
     /// Talk-like: enough SNR over the noise floor to extend a segment.
     public var weak: Bool
-    /// Surely talk: can start a segment (high SNR, near the speech level, not echo, not a click).
+    /// Surely sound of this channel: high SNR, not echo, not a click. Music is judged on these.
     public var strong: Bool
+    /// Strong and the participant's own: within `speechLevelGate` of their speech level and above
+    /// a background talker's level when one is behind them (`LevelMixture`). These anchor talk.
+    public var near: Bool
     /// Speech-band level of the frame (dBFS, full-scale sine = 0).
     public var levelDB: Float
     /// Whether the frame is digital silence (a dropout).
@@ -14,6 +17,11 @@ public struct FrameDecision: Sendable {
     public var echo: Bool
     /// The frame's time-domain features, passed through for the level meter.
     public var features: FrameFeatures
+
+    public init(weak: Bool, strong: Bool, near: Bool? = nil, levelDB: Float, dropout: Bool, echo: Bool, features: FrameFeatures) {
+        self.weak = weak; self.strong = strong; self.near = near ?? strong
+        self.levelDB = levelDB; self.dropout = dropout; self.echo = echo; self.features = features
+    }
 }
 
 /// Stage 4 of the pipeline: per-frame talk / no-talk for both channels at once.
@@ -23,9 +31,9 @@ public struct FrameDecision: Sendable {
 /// floor has seen the frames around the one being judged. Three tests keep non-speech out of the
 /// strong frames that start segments:
 /// - **level**: within `speechLevelGate` dB of the channel's own speech level (the median of its
-///   strong-frame levels: one shouted or clipped utterance must not lift it so far that the
-///   talker's ordinary speech falls under the gate), so background talkers and quiet crosstalk
-///   never start talk;
+///   strong-frame levels, or of their loud cluster when the quiet one talks over the other side
+///   like a TV or a neighbour, `LevelMixture`: a median, so one shouted or clipped utterance does
+///   not lift it), so background talkers and quiet crosstalk never start talk;
 /// - **echo**: the coupling from the other channel is learnt as the median level ratio while the
 ///   other channel talks; a frame no louder than the other channel's recent level (max over
 ///   0–120 ms) times that coupling, plus `echoMargin`, is echo or sidetone;
@@ -46,12 +54,16 @@ public struct ActivityDetector: ~Copyable {
     private let levelRing: UnsafeMutablePointer<Float>  // [2][ringSize]
     private let dropoutRing: UnsafeMutablePointer<Bool> // [2][ringSize]
     private let featureRing: UnsafeMutablePointer<FrameFeatures> // [2][ringSize]
-    /// Histograms (0.5 dB bins) of strong-frame levels per channel, for the speech level.
-    private var levelHistogram: (LevelHistogram, LevelHistogram)
+    /// Strong-frame levels per channel as a mixture (`LevelMixture`), for the speech level: the
+    /// participant's loud cluster when a background talker who talks more is behind them.
+    private var levelHistogram: (LevelMixture, LevelMixture)
     /// Histograms of this-minus-other level ratios while the other channel talks, for echo coupling.
     private var couplingHistogram: (LevelHistogram, LevelHistogram)
     /// Current estimates (dB); nil until there is enough evidence.
     public private(set) var speechLevel: (Float?, Float?) = (nil, nil)
+    /// The level between the participant and a background talker behind them (`LevelMixture`),
+    /// when there is one: strong frames must be above it.
+    public private(set) var backgroundCeiling: (Float?, Float?) = (nil, nil)
     public private(set) var coupling: (Float?, Float?) = (nil, nil)
     /// Envelope correlation of each channel with the other's delayed level (channel 0 = left).
     public private(set) var echo0: EchoEvidence
@@ -68,6 +80,11 @@ public struct ActivityDetector: ~Copyable {
     private let bestRatios: UnsafeMutablePointer<Float>
     private var framesIn: Int = 0
     private var framesOut: Int = 0
+    /// Each channel's strong verdict on the previous frame: whether the other side talks, for the
+    /// turn-taking evidence of `LevelMixture` (echo and sidetone excluded, which a raw score is not).
+    private var talked: (Bool, Bool) = (false, false)
+    /// Histogram counts at the last reading (level 0, level 1, coupling 0, coupling 1).
+    private var lastRead = (-1, -1, -1, -1)
 
     public init(parameters: ActivityParameters, geometry: FrameGeometry) {
         self.parameters = parameters
@@ -99,7 +116,7 @@ public struct ActivityDetector: ~Copyable {
         dropoutRing.initialize(repeating: true, count: 2 * ringSize)
         featureRing = .allocate(capacity: 2 * ringSize)
         featureRing.initialize(repeating: FrameFeatures(), count: 2 * ringSize)
-        levelHistogram = (LevelHistogram(), LevelHistogram())
+        levelHistogram = (LevelMixture(), LevelMixture())
         echo0 = EchoEvidence(lags: echoLags)
         echo1 = EchoEvidence(lags: echoLags)
         couplingHistogram = (LevelHistogram(), LevelHistogram())
@@ -227,6 +244,7 @@ public struct ActivityDetector: ~Copyable {
         if s1 > parameters.strongSNR + 5, !d0.strong, !d0.dropout { echo0.add(level: l0, slot: slot, otherRing: levelRing + ringSize, ringSize: ringSize, lags: min(echoLags, t)) }
         if s0 > parameters.strongSNR + 5, !d1.strong, !d1.dropout { echo1.add(level: l1, slot: slot, otherRing: levelRing, ringSize: ringSize, lags: min(echoLags, t)) }
         framesOut &+= 1
+        talked = (d0.near, d1.near)
         decide(d0, d1)
     }
 
@@ -249,33 +267,51 @@ public struct ActivityDetector: ~Copyable {
         // Echo and sidetone are always well down on the talker (return loss): a coupling near 0 dB
         // means two people talking, not a leak, and must not silence either of them.
         let echo = coupling.map { $0 <= p.maxEchoCoupling && level <= otherRecent + $0 + p.echoMargin } ?? false
-        let weak = score > p.weakSNR && !echo
-        var strong = weak && score > p.strongSNR && !featureRing[idx].impulsive
+        let speech = channel == 0 ? speechLevel.0 : speechLevel.1
+        // Extent: a frame far under the talker's own level is breath, line floor or a decay
+        // no listener hears as talk, however far it is above a very quiet line's noise.
+        let audible = speech.map { level >= $0 - p.extentLevelGate } ?? true
+        let weak = score > p.weakSNR && !echo && audible
+        if channel == 0 { levelHistogram.0.observe(otherTalks: talked.1) } else { levelHistogram.1.observe(otherTalks: talked.0) }
+        let strong = weak && score > p.strongSNR && !featureRing[idx].impulsive
+        var near = strong
         if strong {
-            if channel == 0 { levelHistogram.0.add(level) } else { levelHistogram.1.add(level) }
-            let speech = channel == 0 ? speechLevel.0 : speechLevel.1
-            if let speech, level < speech - p.speechLevelGate { strong = false }
+            let otherTalks = channel == 0 ? talked.1 : talked.0
+            if channel == 0 { levelHistogram.0.add(level, otherTalks: otherTalks) } else { levelHistogram.1.add(level, otherTalks: otherTalks) }
+            if let speech, level < speech - p.speechLevelGate { near = false }
+            if let ceiling = channel == 0 ? backgroundCeiling.0 : backgroundCeiling.1, level < ceiling { near = false }
         }
         refreshEstimates(channel: channel)
-        return FrameDecision(weak: weak, strong: strong, levelDB: level, dropout: false, echo: echo, features: features)
+        return FrameDecision(weak: weak, strong: strong, near: near, levelDB: level, dropout: false, echo: echo, features: features)
     }
 
     /// Re-reads the speech level and coupling from their histograms every `refreshFrames` (0.5 s)
     /// added, once there is 1 s of strong talk (speech level) or 2 s of the other side (coupling).
     @inline(__always)
     private mutating func refreshEstimates(channel: Int) {
+        // Each reading once per count reached: the histograms do not change between additions.
         if channel == 0 {
-            if levelHistogram.0.count >= levelFrames, levelHistogram.0.count % refreshFrames == 0 {
-                speechLevel.0 = levelHistogram.0.percentile(0.5)
+            if levelHistogram.0.count >= levelFrames, levelHistogram.0.count % refreshFrames == 0, levelHistogram.0.count != lastRead.0 {
+                lastRead.0 = levelHistogram.0.count
+                let reading = levelHistogram.0.participantLevel(separation: parameters.backgroundFrameSeparation,
+                                                                 turnTakingMargin: parameters.backgroundTurnTakingMargin)
+                speechLevel.0 = reading?.level
+                backgroundCeiling.0 = reading?.background
             }
-            if couplingHistogram.0.count >= couplingFrames, couplingHistogram.0.count % refreshFrames == 0 {
+            if couplingHistogram.0.count >= couplingFrames, couplingHistogram.0.count % refreshFrames == 0, couplingHistogram.0.count != lastRead.2 {
+                lastRead.2 = couplingHistogram.0.count
                 coupling.0 = couplingHistogram.0.percentile(0.5)
             }
         } else {
-            if levelHistogram.1.count >= levelFrames, levelHistogram.1.count % refreshFrames == 0 {
-                speechLevel.1 = levelHistogram.1.percentile(0.5)
+            if levelHistogram.1.count >= levelFrames, levelHistogram.1.count % refreshFrames == 0, levelHistogram.1.count != lastRead.1 {
+                lastRead.1 = levelHistogram.1.count
+                let reading = levelHistogram.1.participantLevel(separation: parameters.backgroundFrameSeparation,
+                                                                 turnTakingMargin: parameters.backgroundTurnTakingMargin)
+                speechLevel.1 = reading?.level
+                backgroundCeiling.1 = reading?.background
             }
-            if couplingHistogram.1.count >= couplingFrames, couplingHistogram.1.count % refreshFrames == 0 {
+            if couplingHistogram.1.count >= couplingFrames, couplingHistogram.1.count % refreshFrames == 0, couplingHistogram.1.count != lastRead.3 {
+                lastRead.3 = couplingHistogram.1.count
                 coupling.1 = couplingHistogram.1.percentile(0.5)
             }
         }

@@ -8,6 +8,10 @@ public struct ActivityParameters: Sendable, Equatable, Codable {
     /// A frame is *weak* talk when its mean band SNR over the noise floor exceeds this (dB).
     /// Weak frames set the extent of a segment.
     public var weakSNR: Float = 6
+    /// Weak frames must also be within this many dB of the channel's speech level: on a quiet
+    /// line a breath or a decay 35 dB under the talker is still 6 dB over the floor, but it is
+    /// not heard as talk (the eval corpora's truth ends talk 25–30 dB under the talker's level).
+    public var extentLevelGate: Float = 30
     /// A frame is *strong* talk when its mean band SNR exceeds this (dB) and it passes the level,
     /// echo and click tests. A segment needs `minStrongSeconds` of strong frames.
     public var strongSNR: Float = 12
@@ -28,13 +32,36 @@ public struct ActivityParameters: Sendable, Equatable, Codable {
     /// below the channel's reference (the level half the channel's talk time reaches) are
     /// dropped: a talker behind the caller, 14–20 dB down, never reaches it.
     public var segmentLevelGate: Float = 8
-    /// Music on hold and tones: a candidate with at least `musicMinSeconds` of strong frames whose
-    /// mean spectral flux (`FrameFeatures.flux`) stays under `musicMaxFlux` is steady sound, not talk.
-    /// Measured on the eval corpus: speech candidates with 1 s or more of strong frames have a mean
-    /// flux of 0.34 at the very least (5th percentile 0.46, median 0.57; 242 candidates, 12
-    /// voices); held chords with a plucked melody 0.10, a 440+480 Hz ringback 0.10.
+    /// `BackgroundTalk`: two clusters of segment levels at least this far apart (dB) may be the
+    /// participant and someone behind them. Segment levels are means of strong frames, which a
+    /// background talker only reaches at its loudest, so the clusters' means sit 4–8 dB apart
+    /// (eval corpora) where the talkers are 14–26 dB apart; one talker's soft and loud segments
+    /// split as far, so the level alone decides nothing...
+    public var backgroundSeparation: Float = 4
+    /// ...and the quiet one is background when its talk overlaps the other side's at least this
+    /// share of the chance rate (the participant takes turns; a TV does not listen).
+    public var backgroundTurnTaking: Float = 0.6
+    /// `LevelMixture`, frame by frame: the quiet side of a channel's strong-frame levels is
+    /// someone behind the participant when its mean is `backgroundFrameSeparation` dB under the
+    /// loud side's and the share of its frames that fall while the other side talks exceeds the
+    /// loud side's by `backgroundTurnTakingMargin` times the chance rate, the share of the call the
+    /// other side talks (a participant takes turns; a TV overlaps the other side at chance).
+    public var backgroundFrameSeparation: Float = 8
+    public var backgroundTurnTakingMargin: Float = 0.5
+    /// Music on hold and tones (`MusicEvidence`): a candidate with at least `musicMinSeconds` of
+    /// strong frames is music when their mean spectral flux stays under `musicMaxFlux` (held
+    /// chords and a 440+480 Hz ringback measure 0.10; speech never went below 0.46), or when its
+    /// steadiness (mean stability − mean flux) exceeds `musicSteadiness` (recorded music 0.15–0.72,
+    /// speech at most 0.26 on the eval corpora), or exceeds `musicLongSteadiness` over
+    /// `musicLongSeconds` of strong frames, longer than a talker goes without a breath.
     public var musicMinSeconds = 1.0
     public var musicMaxFlux: Float = 0.2
+    public var musicSteadiness: Float = 0.3
+    public var musicLongSeconds = 6.0
+    public var musicLongSteadiness: Float = 0.1
+    /// A piece of a channel's sound within 5 s of music whose steadiness exceeds this is more of
+    /// the music (the noise floor adapts to long music, so it comes back in pieces).
+    public var musicFragmentSteadiness: Float = 0.15
     /// Segments shorter than this are dropped (seconds).
     public var minSegmentSeconds = 0.060
     /// Noise-floor tracking: minimum statistics over `noiseWindowSeconds`, in

@@ -28,9 +28,10 @@ struct ChannelTrack {
     var peaks: [Float] = []
     /// Steady non-talk sound (music on hold, tones), seconds.
     var music: [Segment] = []
-    /// Mean spectral flux of each segment, parallel to `segments`.
+    /// Steadiness and flux of each segment (`MusicEvidence`), parallel to `segments`.
+    var steadiness: [Float] = []
     var fluxes: [Float] = []
-    let musicMaxFlux: Float
+    let parameters: ActivityParameters
     let levelGate: Float
     let frameSeconds: Double
     let hop: Int
@@ -41,7 +42,7 @@ struct ChannelTrack {
         frameSeconds = geometry.frameSeconds
         hop = geometry.hop
         levelGate = parameters.segmentLevelGate
-        musicMaxFlux = parameters.musicMaxFlux
+        self.parameters = parameters
     }
 
     @inline(__always)
@@ -58,12 +59,18 @@ struct ChannelTrack {
 
     /// Pieces of music too short to be judged alone (a chord change, the last second before the
     /// music stops; the noise floor adapts to long music, so it comes back in pieces) are music:
-    /// as steady as music and within 5 s of music, or touching it (within 0.5 s). Spans chain
+    /// as steady as music and within 5 s of music, or shorter than `musicMinSeconds` and
+    /// touching it (within 0.5 s). Spans chain
     /// forward and backward, so a long hold is absorbed piece by piece.
     mutating func absorbMusicFragments() {
         guard !music.isEmpty else { return }
         var keep = [Bool](repeating: true, count: segments.count)
-        func reach(_ i: Int) -> Double { fluxes[i] < musicMaxFlux ? 5.0 : 0.5 }
+        // A piece long enough to be judged alone and not steady is talk even when it touches
+        // the music: the caller answering as the hold ends, less than 300 ms after it.
+        func reach(_ i: Int) -> Double {
+            if MusicEvidence.isFragment(steadiness: steadiness[i], flux: fluxes[i], parameters) { return 5.0 }
+            return segments[i].duration < parameters.musicMinSeconds ? 0.5 : -1
+        }
         for order in [Array(segments.indices), Array(segments.indices.reversed())] {
             for i in order where keep[i] {
                 let s = segments[i], r = reach(i)
@@ -76,6 +83,7 @@ struct ChannelTrack {
         segments = segments.indices.filter { keep[$0] }.map { segments[$0] }
         peaks = peaks.indices.filter { keep[$0] }.map { peaks[$0] }
         fluxes = fluxes.indices.filter { keep[$0] }.map { fluxes[$0] }
+        steadiness = steadiness.indices.filter { keep[$0] }.map { steadiness[$0] }
     }
 
     /// Drops segments far quieter than the channel's own talk: the reference is the peak level
@@ -96,15 +104,16 @@ struct ChannelTrack {
         }
         segments = kept
         peaks = keptPeaks
-        fluxes = []  // no longer parallel; not needed after this point
+        fluxes = []; steadiness = []  // no longer parallel; not needed after this point
     }
 
     private mutating func settle(_ outcome: SegmentBuilder.Outcome) {
         switch outcome {
-        case let .accepted(start, end, peak, flux):
+        case let .accepted(start, end, peak, steady, flux):
             segments.append(Segment(start: Double(start) * frameSeconds, end: Double(end) * frameSeconds))
             peaks.append(peak)
             fluxes.append(flux)
+            steadiness.append(steady)
             meter.settle(accepted: true)
         case let .music(start, end):
             music.append(Segment(start: Double(start) * frameSeconds, end: Double(end) * frameSeconds))
@@ -268,8 +277,15 @@ public enum CallAnalyzer {
         let map = options.channelMap
         let agentTrack = map.agent == 0 ? tracks.0 : tracks.1
         let customerTrack = map.agent == 0 ? tracks.1 : tracks.0
-        let agentSegments = clamp(agentTrack.segments, to: duration)
-        let customerSegments = clamp(customerTrack.segments, to: duration)
+        // Call-level: talk behind each participant, judged with the other side's turns.
+        let agentBackground = BackgroundTalk.separate(
+            segments: agentTrack.segments, levels: agentTrack.peaks, other: customerTrack.segments,
+            duration: duration, parameters: parameters)
+        let customerBackground = BackgroundTalk.separate(
+            segments: customerTrack.segments, levels: customerTrack.peaks, other: agentTrack.segments,
+            duration: duration, parameters: parameters)
+        let agentSegments = clamp(agentBackground.segments, to: duration)
+        let customerSegments = clamp(customerBackground.segments, to: duration)
 
         func channel(_ track: ChannelTrack, _ segs: [Segment], other: [Segment]) -> ChannelAnalysis {
             let talk = segs.reduce(0) { $0 + $1.duration }
@@ -299,6 +315,7 @@ public enum CallAnalyzer {
             customer: customer,
             conversation: ConversationMetrics(agent: agentSegments, customer: customerSegments, duration: duration),
             quality: CallQuality(agent: agent, customer: customer, agentMusic: agentTrack.music, customerMusic: customerTrack.music,
+                                 agentBackground: agentBackground, customerBackground: customerBackground,
                                  echo: echo, sidetone: sidetone, duration: duration),
             analyzer: AnalyzerInfo(version: CallAnalysis.version, hopSeconds: geometry.frameSeconds, fftSize: geometry.window))
     }

@@ -32,6 +32,18 @@ public struct CallQuality: Sendable, Equatable, Codable {
         public var spans: [Segment]
         public var totalSeconds: Double
     }
+    /// Talk behind a participant, in their channel, not counted as their talk (`BackgroundTalk`).
+    public struct BackgroundSpeech: Sendable, Equatable, Codable {
+        public var detected: Bool
+        /// Seconds of the channel's talk-like segments judged to be background.
+        public var seconds: Double
+        /// Its level relative to the participant's talk (dB, negative); nil when none.
+        public var levelDb: Double?
+    }
+    public struct BackgroundSpeechByParticipant: Sendable, Equatable, Codable {
+        public var agent: BackgroundSpeech
+        public var customer: BackgroundSpeech
+    }
     public struct ChannelsSwapped: Sendable, Equatable, Codable {
         /// Whether the evidence points to agent and customer being on each other's channel.
         public var suspected: Bool
@@ -46,6 +58,9 @@ public struct CallQuality: Sendable, Equatable, Codable {
     public var clipping: Clipping
     public var oneWayAudio: OneWayAudio
     public var musicOnHold: MusicOnHold
+    /// A television or other talkers behind the caller, neighbouring agents behind the agent.
+    /// Optional only so analyses written before it existed still read back.
+    public var backgroundSpeech: BackgroundSpeechByParticipant?
     public var channelsSwapped: ChannelsSwapped
 }
 
@@ -79,7 +94,13 @@ extension CallQuality {
     }
 
     init(agent: ChannelAnalysis, customer: ChannelAnalysis, agentMusic: [Segment], customerMusic: [Segment],
+         agentBackground: BackgroundTalk.Result, customerBackground: BackgroundTalk.Result,
          echo: Leak, sidetone: Leak, duration: Double) {
+        func report(_ r: BackgroundTalk.Result) -> BackgroundSpeech {
+            let seconds = r.background.reduce(0) { $0 + $1.duration }
+            return BackgroundSpeech(detected: seconds > 0, seconds: seconds.roundedToMilliseconds, levelDb: r.levelDb)
+        }
+        backgroundSpeech = BackgroundSpeechByParticipant(agent: report(agentBackground), customer: report(customerBackground))
         self.echo = echo
         self.sidetone = sidetone
         clipping = Clipping(detected: agent.levels.clippedRatio >= 0.001 || customer.levels.clippedRatio >= 0.001,

@@ -25,20 +25,22 @@ extension Double {
 
 /// Stage 5 of the pipeline: frame decisions -> talk segments for one channel.
 ///
-/// Weak frames form candidates; gaps shorter than `bridgeSeconds` are bridged. Strong frames
-/// anchor the talk: a candidate reaches back at most `headSeconds` before its first strong frame
-/// and on at most `tailSeconds` after its last, and it closes once `releaseSeconds` pass without a
-/// strong frame, so a background talker's weak murmur cannot stretch a segment or chain two
-/// apart. A closed candidate becomes a segment if it holds `minStrongSeconds` of strong frames and
-/// lasts `minSegmentSeconds`. Works frame by frame; memory holds only the current candidate.
+/// Weak frames form candidates; gaps shorter than `bridgeSeconds` are bridged. The participant's
+/// own (near) frames anchor the talk: a candidate reaches back at most `headSeconds` before its
+/// first near frame and on at most `tailSeconds` after its last, and it closes once
+/// `releaseSeconds` pass without one, so a background talker cannot stretch a segment or chain
+/// two apart. A closed candidate is music when its strong frames say so (`MusicEvidence`), else a
+/// segment if it holds `minStrongSeconds` of near frames and lasts `minSegmentSeconds`. Works frame by frame; memory holds only the current candidate.
 public struct SegmentBuilder: Sendable {
     /// What happened to a candidate when it closed.
     public enum Outcome: Sendable, Equatable {
-        /// Frames `[startFrame, endFrame)` are talk; `peakDB` is the mean level of its strong
-        /// frames (dBFS): the segment's typical loudness, robust to one loud frame.
-        /// `flux` is the mean spectral flux of its strong frames.
-        case accepted(startFrame: Int, endFrame: Int, peakDB: Float, flux: Float)
-        /// Steady for `musicMinSeconds` or more (music on hold, a tone): not talk, but reported.
+        /// Frames `[startFrame, endFrame)` are talk; `peakDB` is the level its loudest strong
+        /// frames reach (dBFS, `SegmentLevel`: the 80th percentile, robust to one loud frame and
+        /// to its soft ones).
+        /// `steadiness` and `flux` summarize its strong frames (`MusicEvidence`), so a piece next
+        /// to music can be judged after the call.
+        case accepted(startFrame: Int, endFrame: Int, peakDB: Float, steadiness: Float, flux: Float)
+        /// Music or a tone by `MusicEvidence`: not talk, but reported.
         case music(startFrame: Int, endFrame: Int)
         case rejected
     }
@@ -53,10 +55,15 @@ public struct SegmentBuilder: Sendable {
     private(set) var lastWeak = -1
     private var firstStrong = -1
     private var lastStrong = -1
-    private var peak: Float = 0
-    private var fluxSum: Float = 0
-    let musicFrames: Int
-    let musicFlux: Float
+    /// The participant's own frames (`FrameDecision.near`): they anchor talk, where strong
+    /// frames (which may be a background talker's or music) anchor music.
+    private var firstNear = -1
+    private var lastNear = -1
+    private var nearFrames = 0
+    private var level = SegmentLevel()
+    private var music = MusicEvidence()
+    private let parameters: ActivityParameters
+    private let frameSeconds: Double
     private var strongFrames = 0
     private var frame = 0
 
@@ -69,8 +76,8 @@ public struct SegmentBuilder: Sendable {
         headFrames = frames(parameters.headSeconds)
         tailFrames = frames(parameters.tailSeconds)
         releaseFrames = frames(parameters.releaseSeconds)
-        musicFrames = frames(parameters.musicMinSeconds)
-        musicFlux = parameters.musicMaxFlux
+        self.parameters = parameters
+        self.frameSeconds = frameSeconds
     }
 
     /// Whether a candidate is open.
@@ -83,20 +90,27 @@ public struct SegmentBuilder: Sendable {
         defer { frame &+= 1 }
         var outcome: Outcome?
         if candidateStart >= 0,
-           frame - lastWeak > bridgeFrames || (lastStrong >= 0 && frame - lastStrong > releaseFrames) {
+           frame - lastWeak > bridgeFrames || (lastNear >= 0 && frame - lastNear > releaseFrames) {
             outcome = close()
         }
         if d.weak {
             if candidateStart < 0 {
-                candidateStart = frame; strongFrames = 0; firstStrong = -1; lastStrong = -1; peak = 0; fluxSum = 0
+                candidateStart = frame; strongFrames = 0; firstStrong = -1; lastStrong = -1; level.reset()
+                nearFrames = 0; firstNear = -1; lastNear = -1
+                music = MusicEvidence()
             }
             lastWeak = frame
             if d.strong {
                 strongFrames &+= 1
                 if firstStrong < 0 { firstStrong = frame }
                 lastStrong = frame
-                peak += d.levelDB
-                fluxSum += d.features.flux
+                music.add(d.features)
+            }
+            if d.near {
+                nearFrames &+= 1
+                if firstNear < 0 { firstNear = frame }
+                lastNear = frame
+                level.add(d.levelDB)
             }
         }
         return outcome
@@ -111,13 +125,16 @@ public struct SegmentBuilder: Sendable {
         let candidate = candidateStart
         candidateStart = -1
         guard firstStrong >= 0 else { return .rejected }
-        let start = max(candidate, firstStrong - headFrames)
-        let end = min(lastWeak + 1, lastStrong + 1 + tailFrames)
-        if strongFrames >= musicFrames, fluxSum / Float(strongFrames) < musicFlux {
-            return .music(startFrame: start, endFrame: end)
+        if music.isMusic(parameters, frameSeconds: frameSeconds) {
+            return .music(startFrame: max(candidate, firstStrong - headFrames),
+                          endFrame: min(lastWeak + 1, lastStrong + 1 + tailFrames))
         }
-        if strongFrames >= minStrongFrames, end - start >= minFrames {
-            return .accepted(startFrame: start, endFrame: end, peakDB: peak / Float(strongFrames), flux: fluxSum / Float(strongFrames))
+        guard firstNear >= 0 else { return .rejected }
+        let start = max(candidate, firstNear - headFrames)
+        let end = min(lastWeak + 1, lastNear + 1 + tailFrames)
+        if nearFrames >= minStrongFrames, end - start >= minFrames {
+            return .accepted(startFrame: start, endFrame: end, peakDB: level.level ?? -120,
+                             steadiness: music.steadiness, flux: music.meanFlux)
         }
         return .rejected
     }

@@ -24,6 +24,9 @@ public struct FrameGeometry: Sendable, Equatable {
     /// Frames in each of the two spans `FrameFeatures.flux` compares: 40 ms, and at least four
     /// windows, so that two tones beating against each other (a ringback) average out.
     public var fluxFrames: Int { max(4, Int((0.040 / frameSeconds).rounded())) }
+    /// Frames between the two spectra `FrameFeatures.stability` compares: 100 ms, longer than a
+    /// speaker holds one pitch steady and shorter than a note of music.
+    public var stabilityFrames: Int { max(1, Int((0.100 / frameSeconds).rounded())) }
 
     /// Lowest and highest frequency (Hz) the activity bands cover: the telephone speech band.
     public static let bandLow = 250.0, bandHigh = 3600.0
@@ -72,10 +75,21 @@ public struct FrameFeatures: Sendable {
     /// over the last `FrameGeometry.fluxFrames` frames (40 ms at a 10 ms hop) and as many before; 0 (a held note, a tone) to 1. Speech moves from sound to sound every few tens of ms; music
     /// on hold and signalling tones hold still.
     public var flux: Float = 0
+    /// Harmonic stability: the cosine similarity (0–1) of this frame's magnitude spectrum (every
+    /// FFT bin from 250 to 3600 Hz) with the one `FrameGeometry.stabilityFrames` (100 ms) earlier.
+    /// Fine structure, not the band envelope: the partials of recorded music stay on their bins
+    /// for the length of a note (eval corpora: median 0.75–0.80 over a second of music), while a
+    /// voice's harmonics glide with its pitch and its formants move from sound to sound (median
+    /// 0.51–0.55, 99th percentile 0.69, synthetic and real voices alike). Steady noise is just
+    /// as stable, so it is only read on frames well above the noise floor (the strong frames of a
+    /// candidate). Cost: a square root and three multiply-adds per bin (about 110 bins at 8 kHz)
+    /// and a ring of `stabilityFrames` spectra.
+    public var stability: Float = 0
 
-    public init(hopPower: Float = 0, hopPeak: Float = 0, hopClipped: Int32 = 0, impulsive: Bool = false, flux: Float = 0) {
+    public init(hopPower: Float = 0, hopPeak: Float = 0, hopClipped: Int32 = 0, impulsive: Bool = false, flux: Float = 0,
+                stability: Float = 0) {
         self.hopPower = hopPower; self.hopPeak = hopPeak; self.hopClipped = hopClipped; self.impulsive = impulsive
-        self.flux = flux
+        self.flux = flux; self.stability = stability
     }
 }
 
@@ -105,6 +119,12 @@ public struct SpectralFramer: ~Copyable {
     private let recent: UnsafeMutablePointer<Float>
     private let earlier: UnsafeMutablePointer<Float>
     private var fluxSlot = 0
+    /// Magnitude spectra (bins `bins`) of the last `stabilityFrames` frames and their energies,
+    /// for `FrameFeatures.stability`.
+    private let spectra: UnsafeMutablePointer<Float>
+    private let spectraEnergy: UnsafeMutablePointer<Float>
+    private let stabilityFrames: Int
+    private var spectraSlot = 0
     /// Samples in `history` so far.
     private var filled: Int
     /// Samples still needed before the next frame's window is complete.
@@ -142,13 +162,21 @@ public struct SpectralFramer: ~Copyable {
         self.earlier.initialize(repeating: 0, count: geometry.bandCount)
         self.edges = .allocate(capacity: geometry.bandEdges.count)
         self.edges.initialize(from: geometry.bandEdges, count: geometry.bandEdges.count)
+        self.stabilityFrames = geometry.stabilityFrames
+        self.spectra = .allocate(capacity: geometry.stabilityFrames * bins.count)
+        self.spectra.initialize(repeating: 0, count: geometry.stabilityFrames * bins.count)
+        self.spectraEnergy = .allocate(capacity: geometry.stabilityFrames)
+        self.spectraEnergy.initialize(repeating: 0, count: geometry.stabilityFrames)
         // Centre the first window on the first hop: pretend (window - hop)/2 zeros came before.
         let lead = (n - geometry.hop) / 2
         self.filled = min(lead, n)
         self.pendingUntilFrame = n - self.filled
     }
 
-    deinit { edges.deallocate(); ring.deallocate(); recent.deallocate(); earlier.deallocate() }
+    deinit {
+        edges.deallocate(); ring.deallocate(); recent.deallocate(); earlier.deallocate()
+        spectra.deallocate(); spectraEnergy.deallocate()
+    }
 
     /// Feeds `count` samples; calls `emit(bands, features)` once per completed frame, in order.
     /// Frames come out in pairs (the first of a pair waits for the second's window), so the last
@@ -182,8 +210,10 @@ public struct SpectralFramer: ~Copyable {
                     fft.powerSpectra(bins: bins, first: powerA.pointer, second: powerB.pointer)
                     var first = pendingFeatures
                     first.flux = bandsAndFlux(powerA.pointer, bands: bands)
+                    first.stability = stability(powerA.pointer)
                     emit(bands, first)
                     second.flux = bandsAndFlux(powerB.pointer, bands: bands)
+                    second.stability = stability(powerB.pointer)
                     emit(bands, second)
                     pending = false
                 } else {
@@ -298,6 +328,42 @@ public struct SpectralFramer: ~Copyable {
         fluxSlot &+= 1
         if fluxSlot == span { fluxSlot = 0 }
         return total > 0 ? diff / total : 0
+    }
+}
+
+extension SpectralFramer {
+    /// `FrameFeatures.stability` of the frame whose power spectrum is `p`: the cosine of its
+    /// magnitude spectrum with the one `stabilityFrames` earlier, which it then replaces.
+    @inline(__always)
+    fileprivate mutating func stability(_ p: UnsafeMutablePointer<Float>) -> Float {
+        let count = bins.count
+        let old = spectra + spectraSlot &* count
+        let src = p + bins.lowerBound
+        // SIMD8 lanes (scalar float reductions do not vectorize), then the remainder.
+        var dot8 = SIMD8<Float>(), energy8 = SIMD8<Float>()
+        var k = 0
+        while k &+ 8 <= count {
+            let m = UnsafeRawPointer(src + k).loadUnaligned(as: SIMD8<Float>.self).squareRoot()
+            let o = UnsafeRawPointer(old + k).loadUnaligned(as: SIMD8<Float>.self)
+            dot8 += m * o
+            energy8 += m * m
+            UnsafeMutableRawPointer(old + k).storeBytes(of: m, as: SIMD8<Float>.self)
+            k &+= 8
+        }
+        var dot = lanes(dot8), energy = lanes(energy8)
+        while k < count {
+            let m = src[k].squareRoot()
+            dot += m * old[k]
+            energy += m * m
+            old[k] = m
+            k &+= 1
+        }
+        let previous = spectraEnergy[spectraSlot]
+        spectraEnergy[spectraSlot] = energy
+        spectraSlot &+= 1
+        if spectraSlot == stabilityFrames { spectraSlot = 0 }
+        let norm = (energy * previous).squareRoot()
+        return norm > 0 ? dot / norm : 0
     }
 }
 
