@@ -15,8 +15,9 @@ extension TalkTrace {
                 CTR's recording location, then by the contact ID in the file name, analyzes every recording \
                 and writes into OUT_DIR: recordings.jsonl, contacts.jsonl, recordings.csv, talktrace.sqlite \
                 and summary.json (each written atomically). A recording or CTR record that cannot be read is \
-                reported with its file and position and the batch goes on. Exits 0 when the batch ran, even \
-                if some recordings failed (see summary.json); 1 when it could not run.
+                reported with its file and position and the batch goes on. One batch at a time per OUT_DIR (a \
+                second is refused). Exits 0 when the batch ran, even if some recordings failed (see \
+                summary.json); 1 when it could not run or an output could not be written.
                 """)
 
         @Argument(help: ArgumentHelp("Directory of recordings, walked recursively.", valueName: "recordings-dir"))
@@ -34,7 +35,7 @@ extension TalkTrace {
             "Recordings analyzed in parallel (default: all \(ProcessInfo.processInfo.activeProcessorCount) cores).", valueName: "n"))
         var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
-        @Flag(help: "Skip recordings already analyzed into OUT_DIR by an earlier (possibly interrupted) run: same path, size and modification time.")
+        @Flag(help: "Skip recordings already analyzed into OUT_DIR by an earlier (possibly interrupted or killed) run: same relative path, same file (device, inode, size, modification time; links followed) and same analysis settings. A recording that crashed an earlier run is recorded as failed instead of analyzed again.")
         var resume = false
 
         @Flag(help: "Also write OUT_DIR/report.html: one self-contained page with the summary, distributions, every recording and a timeline per call.")
