@@ -31,7 +31,13 @@ public struct ActivityParameters: Sendable, Equatable, Codable {
     /// After the call, segments whose typical level (mean of their strong frames) is this many dB
     /// below the channel's reference (the level half the channel's talk time reaches) are
     /// dropped: a talker behind the caller, 14–20 dB down, never reaches it.
-    public var segmentLevelGate: Float = 8
+    public var segmentLevelGate: Float = 10
+    /// `SegmentAnchors`: a segment's extent is set by its near frames within this many dB of its
+    /// own loudest one (its anchors), plus `headSeconds` and `tailSeconds`, and it splits where
+    /// the anchors leave a pause longer than `bridgeSeconds` between those reaches. Within one turn the participant's words
+    /// come within it; a television or a neighbour 14–26 dB under the participant does not, so
+    /// their talk no longer stretches a turn or joins two (the same reasoning as `speechLevelGate`).
+    public var anchorLevelGate: Float = 14
     /// `BackgroundTalk`: two clusters of segment levels at least this far apart (dB) may be the
     /// participant and someone behind them. Segment levels are means of strong frames, which a
     /// background talker only reaches at its loudest, so the clusters' means sit 4–8 dB apart

@@ -61,6 +61,10 @@ public struct SegmentBuilder: Sendable {
     private var lastNear = -1
     private var nearFrames = 0
     private var level = SegmentLevel()
+    /// Where the candidate's near frames fall by level (`SegmentAnchors`); `closedAnchors` holds
+    /// the anchors of the last accepted candidate, its frames within `anchorLevelGate` of its loudest.
+    private var anchors = SegmentAnchors()
+    public private(set) var closedAnchors = SegmentAnchors.Anchors()
     private var music = MusicEvidence()
     private let parameters: ActivityParameters
     private let frameSeconds: Double
@@ -96,7 +100,7 @@ public struct SegmentBuilder: Sendable {
         if d.weak {
             if candidateStart < 0 {
                 candidateStart = frame; strongFrames = 0; firstStrong = -1; lastStrong = -1; level.reset()
-                nearFrames = 0; firstNear = -1; lastNear = -1
+                nearFrames = 0; firstNear = -1; lastNear = -1; anchors.reset()
                 music = MusicEvidence()
             }
             lastWeak = frame
@@ -111,6 +115,7 @@ public struct SegmentBuilder: Sendable {
                 if firstNear < 0 { firstNear = frame }
                 lastNear = frame
                 level.add(d.levelDB)
+                anchors.add(frame: frame, db: d.levelDB)
             }
         }
         return outcome
@@ -133,6 +138,7 @@ public struct SegmentBuilder: Sendable {
         let start = max(candidate, firstNear - headFrames)
         let end = min(lastWeak + 1, lastNear + 1 + tailFrames)
         if nearFrames >= minStrongFrames, end - start >= minFrames {
+            closedAnchors = anchors.anchors(within: parameters.anchorLevelGate) ?? SegmentAnchors.Anchors()
             return .accepted(startFrame: start, endFrame: end, peakDB: level.level ?? -120,
                              steadiness: music.steadiness, flux: music.meanFlux)
         }
