@@ -28,7 +28,8 @@ extension Double {
 /// Weak frames form candidates; gaps shorter than `bridgeSeconds` are bridged. The participant's
 /// own (near) frames anchor the talk: a candidate reaches back at most `headSeconds` before its
 /// first near frame and on at most `tailSeconds` after its last, and it closes once
-/// `releaseSeconds` pass without one, so a background talker cannot stretch a segment or chain
+/// `releaseSeconds` pass without a near frame within `anchorLevelGate` of its loudest so far, so a
+/// background talker, whose loudest frames may pass as near, cannot stretch a segment or chain
 /// two apart. A closed candidate is music when its strong frames say so (`MusicEvidence`), else a
 /// segment if it holds `minStrongSeconds` of near frames and lasts `minSegmentSeconds`. Works frame by frame; memory holds only the current candidate.
 public struct SegmentBuilder: Sendable {
@@ -59,6 +60,11 @@ public struct SegmentBuilder: Sendable {
     /// frames (which may be a background talker's or music) anchor music.
     private var firstNear = -1
     private var lastNear = -1
+    /// The candidate's loudest near level so far and the last near frame within
+    /// `anchorLevelGate` of it: a candidate closes after `releaseSeconds` without one, so a
+    /// talker behind the participant, 14–26 dB under, cannot hold it open (`SegmentAnchors`).
+    private var loudest: Float = -.infinity
+    private var lastAnchor = -1
     private var nearFrames = 0
     private var level = SegmentLevel()
     /// Where the candidate's near frames fall by level (`SegmentAnchors`); `closedAnchors` holds
@@ -94,13 +100,14 @@ public struct SegmentBuilder: Sendable {
         defer { frame &+= 1 }
         var outcome: Outcome?
         if candidateStart >= 0,
-           frame - lastWeak > bridgeFrames || (lastNear >= 0 && frame - lastNear > releaseFrames) {
+           frame - lastWeak > bridgeFrames || (lastAnchor >= 0 && frame - lastAnchor > releaseFrames) {
             outcome = close()
         }
         if d.weak {
             if candidateStart < 0 {
                 candidateStart = frame; strongFrames = 0; firstStrong = -1; lastStrong = -1; level.reset()
                 nearFrames = 0; firstNear = -1; lastNear = -1; anchors.reset()
+                loudest = -.infinity; lastAnchor = -1
                 music = MusicEvidence()
             }
             lastWeak = frame
@@ -114,6 +121,8 @@ public struct SegmentBuilder: Sendable {
                 nearFrames &+= 1
                 if firstNear < 0 { firstNear = frame }
                 lastNear = frame
+                if d.levelDB > loudest { loudest = d.levelDB }
+                if d.levelDB >= loudest - parameters.anchorLevelGate { lastAnchor = frame }
                 level.add(d.levelDB)
                 anchors.add(frame: frame, db: d.levelDB)
             }
