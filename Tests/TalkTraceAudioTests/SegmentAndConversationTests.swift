@@ -42,6 +42,26 @@ struct SegmentAndConversationTests {
         #expect(segments(murmur + talk + murmur) == [.accepted(startFrame: 120, endFrame: 210, peakDB: -20, steadiness: 0, flux: 0), .rejected])
     }
 
+    @Test("A caller answering 200 ms after the hold music stops is talk, not more of the music")
+    func musicThenAnswer() {
+        var p = ActivityParameters()
+        p.minStrongSeconds = 0.03
+        var b = SegmentBuilder(parameters: p, frameSeconds: 0.01)
+        var out: [SegmentBuilder.Outcome] = []
+        // 1.2 s of held notes (flux 0.0625, stability 0.875), a 200 ms pause (under the 300 ms
+        // bridge, over the 150 ms music pause), 1.5 s of speech (flux 0.75, stability 0.5).
+        let note = FrameFeatures(flux: 0.0625, stability: 0.875), voice = FrameFeatures(flux: 0.75, stability: 0.5)
+        for f in 0..<290 {
+            let sound = f < 120 || f >= 140
+            let d = FrameDecision(weak: sound, strong: sound, levelDB: -20, dropout: false, echo: false,
+                                  features: f < 120 ? note : voice)
+            if let o = b.push(d) { out.append(o) }
+        }
+        if let o = b.finish() { out.append(o) }
+        #expect(out == [.music(startFrame: 0, endFrame: 120),
+                        .accepted(startFrame: 140, endFrame: 290, peakDB: -20, steadiness: -0.25, flux: 0.75)])
+    }
+
     /// Anchors of frames `0..<n` whose levels `level(frame)` gives, all near.
     func anchors(_ n: Int, gate: Float = 14, _ level: (Int) -> Float) -> SegmentAnchors.Anchors? {
         var a = SegmentAnchors()

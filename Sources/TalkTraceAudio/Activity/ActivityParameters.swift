@@ -65,6 +65,11 @@ public struct ActivityParameters: Sendable, Equatable, Codable {
     public var musicSteadiness: Float = 0.3
     public var musicLongSeconds = 6.0
     public var musicLongSteadiness: Float = 0.1
+    /// A candidate that is music so far closes at a pause this long (seconds), shorter than the
+    /// 300 ms bridge: a caller answering as the hold music stops (after 0.3 s on the eval
+    /// corpora) starts a candidate of their own. Music broken at a pause comes back together in
+    /// `absorbMusicFragments`.
+    public var musicPauseSeconds = 0.15
     /// A piece of a channel's sound within 5 s of music whose steadiness exceeds this is more of
     /// the music (the noise floor adapts to long music, so it comes back in pieces).
     public var musicFragmentSteadiness: Float = 0.15

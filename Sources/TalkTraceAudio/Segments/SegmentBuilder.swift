@@ -30,7 +30,9 @@ extension Double {
 /// first near frame and on at most `tailSeconds` after its last, and it closes once
 /// `releaseSeconds` pass without a near frame within `anchorLevelGate` of its loudest so far, so a
 /// background talker, whose loudest frames may pass as near, cannot stretch a segment or chain
-/// two apart. A closed candidate is music when its strong frames say so (`MusicEvidence`), else a
+/// two apart. A candidate that is music so far closes at a pause of `musicPauseSeconds`, not
+/// only at the 300 ms bridge: a caller who answers right as the hold music stops starts a
+/// candidate of their own, instead of joining the music's (and being called music). A closed candidate is music when its strong frames say so (`MusicEvidence`), else a
 /// segment if it holds `minStrongSeconds` of near frames and lasts `minSegmentSeconds`. Works frame by frame; memory holds only the current candidate.
 public struct SegmentBuilder: Sendable {
     /// What happened to a candidate when it closed.
@@ -52,6 +54,7 @@ public struct SegmentBuilder: Sendable {
     let headFrames: Int
     let tailFrames: Int
     let releaseFrames: Int
+    let musicPauseFrames: Int
     private(set) var candidateStart = -1
     private(set) var lastWeak = -1
     private var firstStrong = -1
@@ -86,6 +89,7 @@ public struct SegmentBuilder: Sendable {
         headFrames = frames(parameters.headSeconds)
         tailFrames = frames(parameters.tailSeconds)
         releaseFrames = frames(parameters.releaseSeconds)
+        musicPauseFrames = frames(parameters.musicPauseSeconds)
         self.parameters = parameters
         self.frameSeconds = frameSeconds
     }
@@ -100,7 +104,8 @@ public struct SegmentBuilder: Sendable {
         defer { frame &+= 1 }
         var outcome: Outcome?
         if candidateStart >= 0,
-           frame - lastWeak > bridgeFrames || (lastAnchor >= 0 && frame - lastAnchor > releaseFrames) {
+           frame - lastWeak > bridgeFrames || (lastAnchor >= 0 && frame - lastAnchor > releaseFrames)
+            || (frame - lastWeak == musicPauseFrames + 1 && music.isMusic(parameters, frameSeconds: frameSeconds)) {
             outcome = close()
         }
         if d.weak {
