@@ -83,3 +83,39 @@ extension TalkTrace {
         }
     }
 }
+
+extension TalkTrace {
+    struct SchemaCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "schema",
+            abstract: "Print the published schema of every output: JSON Schema, or Athena/Glue CREATE EXTERNAL TABLE statements.",
+            discussion: """
+                Without options: the JSON Schema (draft 2020-12) of recordings.jsonl, contacts.jsonl, analyses.jsonl \
+                and analyze --jsonl lines, analyze --json, summary.json, shard markers and manifest lines. Every \
+                member is in every line (null when it does not apply); a "number" is always written as a float \
+                (12.0), an "integer" never. With --athena: CREATE EXTERNAL TABLE statements for the JSON Lines \
+                outputs under --location, partitioned by call_date (partition projection: no crawler needed).
+                """)
+
+        @Flag(help: "Print Athena/Glue DDL instead of the JSON Schema.")
+        var athena = false
+
+        @Option(help: ArgumentHelp("With --athena: the S3 prefix the tables live under, e.g. s3://bucket/talktrace.", valueName: "s3-prefix"))
+        var location: String = "s3://YOUR-BUCKET/talktrace"
+
+        @Option(help: ArgumentHelp("With --athena: the Glue database.", valueName: "name"))
+        var database: String = "talktrace"
+
+        func run() throws {
+            if athena {
+                do { Console.out.write(try OutputSchema.athena(location: location, database: database)) } catch {
+                    printError("talktrace: \(error)")
+                    throw ExitCode(1)
+                }
+            } else {
+                Console.out.write(OutputSchema.jsonSchema + "\n")
+            }
+            try Console.finish()
+        }
+    }
+}

@@ -6,7 +6,8 @@ import TalkTraceStorage
 ///
 /// Writes, under `OUT/shards/INDEX-of-COUNT/`:
 /// - `analyses.jsonl`: one line per recording of the share, in manifest order,
-///   `{"Path":…,"SizeBytes":…,"Analysis":{…}}` or `{"Path":…,"SizeBytes":…,"Error":"…"}`;
+///   `{"Path":…,"SizeBytes":…,"Analysis":{…}|null,"Error":null|"…"}` (the lines
+///   `analyze --jsonl` writes);
 /// - `complete.json`, last: the manifest's id, the shard, the line count and the byte size of
 ///   `analyses.jsonl`. The join takes a shard only with this marker, and only if it matches.
 ///
@@ -111,19 +112,19 @@ public enum Shard {
             let (entry, json) = outcome.entries[k]
             var line = Data("{\"Path\":".utf8) + ((try? encoder.encode(file.relativePath)) ?? Data("\"\"".utf8))
             line += Data(",\"SizeBytes\":\(file.size)".utf8)
+            var analysisJSON = Data("null".utf8), error: String?
             switch entry {
             case .analysis(let a)?:
                 audio += a.recording.durationSeconds
-                line += Data(",\"Analysis\":".utf8) + (json ?? (try? encoder.encode(a)) ?? Data("null".utf8))
+                analysisJSON = json ?? (try? encoder.encode(a)) ?? analysisJSON
             case .error(let e)?:
-                failed += 1
-                errors.append(e)
-                line += Data(",\"Error\":".utf8) + ((try? encoder.encode(e)) ?? Data("\"\"".utf8))
+                error = e
             case nil:
-                failed += 1
-                errors.append("\(file.relativePath): not analyzed (internal error)")
-                line += Data(",\"Error\":".utf8) + ((try? encoder.encode("\(file.relativePath): not analyzed (internal error)")) ?? Data())
+                error = "\(file.relativePath): not analyzed (internal error)"
             }
+            if let error { failed += 1; errors.append(error) }
+            line += Data(",\"Analysis\":".utf8) + analysisJSON
+            line += Data(",\"Error\":".utf8) + (error.flatMap { try? encoder.encode($0) } ?? Data("null".utf8))
             line.append(contentsOf: [0x7d, 0x0a])
             analyses.writer.write(line)
         }
