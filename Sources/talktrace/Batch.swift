@@ -20,8 +20,24 @@ extension TalkTrace {
                 summary.json); 1 when it could not run or an output could not be written.
                 """)
 
-        @Argument(help: ArgumentHelp("Directory of recordings, walked recursively.", valueName: "recordings-dir"))
-        var recordingsDirectory: String
+        @Argument(help: ArgumentHelp(
+            "Directory of recordings, walked recursively. With --manifest: the folder the manifest's paths are relative to (default: its Root line).",
+            valueName: "recordings-dir"))
+        var recordingsDirectory: String?
+
+        @Option(name: .customLong("manifest"), help: ArgumentHelp(
+            "Analyze the recordings of this manifest (talktrace manifest) instead of walking a folder; needs --shard.", valueName: "manifest.jsonl"))
+        var manifest: String?
+
+        @Option(name: .customLong("shard"), help: ArgumentHelp(
+            "With --manifest: analyze share INDEX (from 0) of COUNT, balanced by bytes, into OUT_DIR/shards/INDEX-of-COUNT/; then run talktrace join. COUNT alone takes INDEX from AWS_BATCH_JOB_ARRAY_INDEX, JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID (minus SLURM_ARRAY_TASK_MIN).",
+            valueName: "index/count"))
+        var shard: String?
+
+        @Option(name: .customLong("read-ahead"), help: ArgumentHelp(
+            "Files read ahead of the workers into memory, for storage slow to the first byte (network file systems, object stores mounted with FUSE). Independent of --jobs. Default 0: none.",
+            valueName: "n"))
+        var readAhead: Int = 0
 
         @Option(name: .customLong("ctr"), help: ArgumentHelp(
             "A CTR file or a directory of them (walked recursively). Repeat for more. Optional: without CTRs every recording is unmatched.",
@@ -48,11 +64,22 @@ extension TalkTrace {
 
         func validate() throws {
             if jobs < 1 { throw ValidationError("--jobs must be at least 1 (got \(jobs))") }
+            if readAhead < 0 { throw ValidationError("--read-ahead must be 0 or more (got \(readAhead))") }
+            if manifest != nil || shard != nil {
+                if manifest == nil { throw ValidationError("--shard needs --manifest (make one with talktrace manifest RECORDINGS_DIR --out manifest.jsonl)") }
+                if shard == nil { throw ValidationError("--manifest needs --shard INDEX/COUNT (0/1 for all of it), then talktrace join") }
+                if !ctr.isEmpty { throw ValidationError("a shard reads no CTRs: give --ctr to talktrace join") }
+                if report { throw ValidationError("a shard writes no report: give --report to talktrace join") }
+            } else if recordingsDirectory == nil {
+                throw ValidationError("Missing expected argument '<recordings-dir>' (or --manifest with --shard)")
+            }
         }
 
         func run() throws {
-            var options = BatchOptions(recordingsDirectory: recordingsDirectory, ctrPaths: ctr, outputDirectory: out)
+            if let manifest, let shard { return try runShard(manifest: manifest, shard: shard) }
+            var options = BatchOptions(recordingsDirectory: recordingsDirectory!, ctrPaths: ctr, outputDirectory: out)
             options.jobs = jobs
+            options.readAhead = readAhead
             options.resume = resume
             options.analysis = AnalysisOptions(channelMap: channels.channelMap)
             let reporter = ProgressReporter(enabled: !quiet)
@@ -65,6 +92,40 @@ extension TalkTrace {
                 throw ExitCode(1)
             }
             reporter.finish()
+            try Self.finish(result, out: out, report: report)
+        }
+
+        func runShard(manifest: String, shard: String) throws {
+            let spec: ShardSpec
+            do { spec = try ShardSpec.parse(shard, environment: ProcessInfo.processInfo.environment) } catch {
+                printError("talktrace: \(error)")
+                throw ExitCode(1)
+            }
+            var options = Shard.Options(manifestPath: manifest, recordingsRoot: recordingsDirectory, shard: spec, outputDirectory: out)
+            options.jobs = jobs
+            options.readAhead = readAhead
+            options.analysis = AnalysisOptions(channelMap: channels.channelMap)
+            let reporter = ProgressReporter(enabled: !quiet)
+            let outcome: Shard.Outcome
+            do {
+                outcome = try Shard.run(options) { reporter.update($0) }
+            } catch {
+                reporter.finish()
+                printError("talktrace: \(error)")
+                throw ExitCode(1)
+            }
+            reporter.finish()
+            for e in outcome.errors { printError("talktrace: \(e)") }
+            let m = outcome.marker
+            Console.out.write("Shard \(m.index)/\(m.count)    \(m.recordings) recordings: \(m.recordings - m.failed) analyzed, \(m.failed) failed"
+                + (outcome.reused > 0 ? " (\(outcome.reused) reused from an earlier run)" : "")
+                + String(format: ", %.2f h audio in %.2f s\n", m.audioSeconds / 3600, m.wallSeconds)
+                + "Outputs     \(outcome.folder)/{\(Shard.analysesName), \(Shard.markerName)}\n")
+            try Console.finish()
+        }
+
+        /// Problems, outputs and the summary of a one-machine batch or a join.
+        static func finish(_ result: BatchResult, out: String, report: Bool) throws {
             for p in result.contacts.problems { printError("talktrace: CTR \(p.description)") }
             if result.contacts.problemCount > result.contacts.problems.count {
                 printError("talktrace: CTR problems: \(result.contacts.problemCount) in all, the first \(ContactStore.problemsListedPerFile) of each file listed (summary.json, talktrace.sqlite)")
