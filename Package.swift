@@ -54,10 +54,10 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev", "libssl-dev"])]),
 
         // MARK: - Tests
-        .target(name: "_TestSupport", dependencies: ["TalkTraceAudio"], path: "Tests/_TestSupport"),
+        .target(name: "_TestSupport", dependencies: ["TalkTraceAudio", "TalkTraceStorage"], path: "Tests/_TestSupport"),
         .testTarget(name: "TalkTraceAudioTests", dependencies: ["TalkTraceAudio", "_TestSupport"]),
         .testTarget(name: "TalkTraceRecordsTests", dependencies: ["TalkTraceRecords"]),
-        .testTarget(name: "TalkTraceStorageTests", dependencies: ["TalkTraceStorage"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TalkTraceStorageTests", dependencies: ["TalkTraceStorage", "_TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TalkTracePipelineTests", dependencies: ["TalkTracePipeline", "_TestSupport"]),
         .testTarget(name: "TalkTraceCLITests", dependencies: ["talktrace", "_TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
     ],

@@ -81,6 +81,20 @@ public final class ContactStore: @unchecked Sendable {
 
     /// Reads a file, or every file under a folder, in sorted order.
     public func read(path: String) {
+        if S3Location.isS3(path) {
+            // Every object under the prefix, like every file under a folder.
+            let found: [FoundFile]
+            do { found = try S3Listing.list(path, include: { _ in true }) } catch {
+                files.append(path)
+                add(Problem(file: path, offset: nil, problem: Self.withoutName(error.message, path)))
+                return
+            }
+            for f in found {
+                let source = S3ObjectSource(client: .shared, location: S3Location(f.path)!, size: f.size, etag: f.etag ?? "")
+                read(name: f.path) { () throws(RecordsError) in CTRFile(source: source) }
+            }
+            return
+        }
         var st = stat()
         if stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFDIR {
             let found: [FoundFile]
@@ -103,6 +117,16 @@ public final class ContactStore: @unchecked Sendable {
 
     /// Reads one file (any of the accepted shapes, gzip or not), streaming.
     public func read(file: String) {
+        read(name: file) { () throws(RecordsError) in try CTRFile(path: file) }
+    }
+
+    /// `message` without a leading "`name`: " (the problem is listed under the file's name already).
+    static func withoutName(_ message: String, _ name: String) -> String {
+        message.hasPrefix(name + ": ") ? String(message.dropFirst(name.count + 2)) : message
+    }
+
+    /// Reads the CTR file `open` opens, listed as `file`.
+    private func read(name file: String, open: () throws(RecordsError) -> CTRFile) {
         files.append(file)
         let fileIndex = Int32(files.count - 1)
         let problemsBefore = problemCount
@@ -118,7 +142,7 @@ public final class ContactStore: @unchecked Sendable {
             }
         }
         var source: CTRFile
-        do { source = try CTRFile(path: file) } catch {
+        do { source = try open() } catch {
             report(Problem(file: file, offset: nil, problem: error.message))
             return
         }
