@@ -31,7 +31,7 @@ let package = Package(
         .executableTarget(
             name: "talktrace",
             dependencies: [
-                "TalkTracePipeline", "TalkTraceAudio", "TalkTraceRecords",
+                "TalkTracePipeline", "TalkTraceAudio", "TalkTraceRecords", "TalkTraceStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -10,3 +10,10 @@ public protocol ByteSource: AnyObject, Sendable {
     /// Copies up to `buffer.count` bytes from `offset` into `buffer`; fewer only at the end.
     func read(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws(StorageError) -> Int
 }
+
+extension StorageError {
+    /// The message without a leading "`name`: ", for callers that name the object themselves.
+    public func problem(of name: String) -> String {
+        message.hasPrefix(name + ": ") ? String(message.dropFirst(name.count + 2)) : message
+    }
+}

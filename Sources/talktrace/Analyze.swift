@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TalkTraceAudio
 import TalkTracePipeline
+import TalkTraceStorage
 
 extension TalkTrace {
     struct Analyze: ParsableCommand {
@@ -13,7 +14,7 @@ extension TalkTrace {
                 Exits 1 with a one-line error naming the file if it cannot be analyzed.
                 """)
 
-        @Argument(help: ArgumentHelp("The recording (stereo WAV or any format libsndfile reads).", valueName: "file"))
+        @Argument(help: ArgumentHelp("The recording (stereo WAV or any format libsndfile reads): a file, or s3://bucket/key (read as it is analyzed, nothing written to disk).", valueName: "file"))
         var file: String
 
         @Flag(help: "Print one JSON analysis object instead of the summary table.")
@@ -35,8 +36,13 @@ extension TalkTrace {
         func run() throws {
             let analysis: CallAnalysis
             do {
-                analysis = try CallAnalyzer.analyze(path: file, options: AnalysisOptions(
-                    channelMap: channels.channelMap, threads: min(2, ProcessInfo.processInfo.activeProcessorCount)))
+                let options = AnalysisOptions(channelMap: channels.channelMap, threads: min(2, ProcessInfo.processInfo.activeProcessorCount))
+                if S3Location.isS3(file) {
+                    // Read as it is analyzed: ranged GETs into memory, nothing on disk.
+                    analysis = try CallAnalyzer.analyze(source: S3ObjectSource(url: file), options: options)
+                } else {
+                    analysis = try CallAnalyzer.analyze(path: file, options: options)
+                }
             } catch {
                 printError("talktrace: \(error)")
                 throw ExitCode(1)

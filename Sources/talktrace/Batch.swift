@@ -3,6 +3,7 @@ import Foundation
 import TalkTraceAudio
 import TalkTracePipeline
 import TalkTraceRecords
+import TalkTraceStorage
 
 extension TalkTrace {
     struct Batch: ParsableCommand {
@@ -16,10 +17,12 @@ extension TalkTrace {
                 and writes into OUT_DIR: recordings.jsonl, contacts.jsonl, recordings.csv, talktrace.sqlite \
                 and summary.json (each written atomically). A recording or CTR record that cannot be read is \
                 reported with its file and position and the batch goes on. Exits 0 when the batch ran, even \
-                if some recordings failed (see summary.json); 1 when it could not run.
+                if some recordings failed (see summary.json); 1 when it could not run. RECORDINGS_DIR and \
+                --ctr may be s3://bucket/prefix (credentials, region and endpoint as the AWS CLI finds them; \
+                outputs stay local; a recording's Path is its key after the prefix's last slash).
                 """)
 
-        @Argument(help: ArgumentHelp("Directory of recordings, walked recursively.", valueName: "recordings-dir"))
+        @Argument(help: ArgumentHelp("Directory of recordings, walked recursively, or s3://bucket/prefix.", valueName: "recordings-dir"))
         var recordingsDirectory: String
 
         @Option(name: .customLong("ctr"), help: ArgumentHelp(
@@ -34,7 +37,11 @@ extension TalkTrace {
             "Recordings analyzed in parallel (default: all \(ProcessInfo.processInfo.activeProcessorCount) cores).", valueName: "n"))
         var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
-        @Flag(help: "Skip recordings already analyzed into OUT_DIR by an earlier (possibly interrupted) run: same path, size and modification time.")
+        @Option(name: .customLong("s3-reads"), help: ArgumentHelp(
+            "S3 objects read at once ahead of the analysis, for recordings under s3:// (each holds at most 4 MiB in memory).", valueName: "n"))
+        var s3Reads: Int = S3ReadAhead.defaultDepth
+
+        @Flag(help: "Skip recordings already analyzed into OUT_DIR by an earlier (possibly interrupted) run: same path, size and modification time (S3: same key, size and ETag).")
         var resume = false
 
         @Flag(help: "Also write OUT_DIR/report.html: one self-contained page with the summary, distributions, every recording and a timeline per call.")
@@ -47,12 +54,14 @@ extension TalkTrace {
 
         func validate() throws {
             if jobs < 1 { throw ValidationError("--jobs must be at least 1 (got \(jobs))") }
+            if s3Reads < 1 || s3Reads > 1024 { throw ValidationError("--s3-reads must be 1 to 1024 (got \(s3Reads))") }
         }
 
         func run() throws {
             var options = BatchOptions(recordingsDirectory: recordingsDirectory, ctrPaths: ctr, outputDirectory: out)
             options.jobs = jobs
             options.resume = resume
+            options.s3Reads = s3Reads
             options.analysis = AnalysisOptions(channelMap: channels.channelMap)
             let reporter = ProgressReporter(enabled: !quiet)
             let result: BatchResult

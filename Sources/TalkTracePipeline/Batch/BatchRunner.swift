@@ -1,6 +1,7 @@
 import Foundation
 import TalkTraceAudio
 import TalkTraceRecords
+import TalkTraceStorage
 
 /// What the batch needs to know.
 public struct BatchOptions: Sendable {
@@ -9,8 +10,11 @@ public struct BatchOptions: Sendable {
     public var outputDirectory: String
     /// Recordings analyzed at once (default: every core).
     public var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
-    /// Reuse analyses already in OUT_DIR for files with the same path, size and modification time.
+    /// Reuse analyses already in OUT_DIR for files with the same path, size and modification time
+    /// (S3 objects: the same key, size and ETag).
     public var resume = false
+    /// S3 objects read at once ahead of the analysis (recordings under `s3://` only).
+    public var s3Reads = S3ReadAhead.defaultDepth
     public var analysis = AnalysisOptions()
 
     public init(recordingsDirectory: String, ctrPaths: [String], outputDirectory: String) {
@@ -138,6 +142,10 @@ public enum BatchRunner {
         let analysisOptions = options.analysis
         let todoList = todo
         let crashOn = Self.crashOn
+        // Recordings in S3: their first bytes fetched ahead, many at once, in the order taken.
+        let readAhead = todoList.contains { S3Location.isS3(recordings[$0].path) }
+            ? S3ReadAhead(files: todoList.map { recordings[$0] }, depth: options.s3Reads) : nil
+        defer { readAhead?.cancel() }
         CrashGuard.install(workers: jobs, cacheFD: cache.fileDescriptor)
         defer { CrashGuard.uninstall() }
         for worker in 0..<jobs {
@@ -164,7 +172,16 @@ public enum BatchRunner {
                     var json: Data?
                     do {
                         if let crashOn, file.relativePath.contains(crashOn) { Self.trap() }
-                        var a = try CallAnalyzer.analyze(path: file.path, options: analysisOptions)
+                        var a: CallAnalysis
+                        if let readAhead {
+                            let source: any ByteSource
+                            do throws(StorageError) { source = try readAhead.take(k) } catch {
+                                throw AudioInputError(path: file.path, problem: error.problem(of: file.path))
+                            }
+                            a = try CallAnalyzer.analyze(source: source, options: analysisOptions)
+                        } else {
+                            a = try CallAnalyzer.analyze(path: file.path, options: analysisOptions)
+                        }
                         let match = matcher.matches[i]
                         a.recording.path = file.relativePath
                         a.recording.location = match?.location

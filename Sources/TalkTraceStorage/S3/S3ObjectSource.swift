@@ -33,11 +33,11 @@ public final class S3ObjectSource: ByteSource, @unchecked Sendable {
         if let first { current = (0, first) }
     }
 
-    /// Opens `s3://bucket/key` (a HeadObject for its size and ETag).
-    public convenience init(url: String, client: S3Client = .shared) throws(StorageError) {
+    /// Opens `s3://bucket/key`: its first chunk, size and ETag in one ranged GET.
+    public convenience init(url: String, client: S3Client = .shared, chunkSize: Int = S3ObjectSource.defaultChunkSize) throws(StorageError) {
         guard let location = S3Location(url), !location.key.isEmpty else { throw StorageError("\(url): not an s3://bucket/key address") }
-        let head = try client.head(bucket: location.bucket, key: location.key)
-        self.init(client: client, location: location, size: head.size, etag: head.etag)
+        let first = try client.first(bucket: location.bucket, key: location.key, count: chunkSize)
+        self.init(client: client, location: location, size: first.size, etag: first.etag, first: first.bytes, chunkSize: chunkSize)
     }
 
     /// Fetches the chunk starting at `offset`.
