@@ -2,8 +2,9 @@
 // TalkTrace: contact-center call recordings -> conversation metrics, joined onto Amazon Connect CTRs.
 //
 // Targets, in the one direction of dependency:
-//   C shims (CSndFile, CFFTW3f, CZlib)
-//     -> TalkTraceStorage (where bytes come from: folder listings; knows nothing of audio or CTRs)
+//   C shims (CSndFile, CFFTW3f, CZlib, CCurl)
+//     -> TalkTraceStorage (where bytes come from: folder listings, S3 listings and objects, the S3
+//        client with its signer and credential chain; knows nothing of audio or CTRs)
 //     -> TalkTraceAudio   (read -> split -> spectral frames -> activity -> segments -> conversation; knows nothing of CTRs)
 //     -> TalkTraceRecords (CTR ingestion and dedup; knows nothing of audio)
 //     -> TalkTracePipeline (the join, batch scheduling, outputs)
@@ -30,12 +31,12 @@ let package = Package(
         .executableTarget(
             name: "talktrace",
             dependencies: [
-                "TalkTracePipeline", "TalkTraceAudio", "TalkTraceRecords",
+                "TalkTracePipeline", "TalkTraceAudio", "TalkTraceRecords", "TalkTraceStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .target(name: "TalkTraceAudio", dependencies: ["CSndFile", "CFFTW3f"]),
-        .target(name: "TalkTraceStorage"),
+        .target(name: "TalkTraceAudio", dependencies: ["CSndFile", "CFFTW3f", "TalkTraceStorage"]),
+        .target(name: "TalkTraceStorage", dependencies: ["CCurl"]),
         .target(name: "TalkTraceRecords", dependencies: ["CZlib", "TalkTraceStorage"]),
         .target(
             name: "TalkTracePipeline",
@@ -49,11 +50,14 @@ let package = Package(
         .systemLibrary(name: "CSndFile", pkgConfig: "sndfile", providers: [.apt(["libsndfile1-dev"])]),
         .systemLibrary(name: "CFFTW3f", pkgConfig: "fftw3f", providers: [.apt(["libfftw3-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // libcurl (HTTP, TLS, connection reuse) and OpenSSL's libcrypto (SHA-256, HMAC) for S3.
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev", "libssl-dev"])]),
 
         // MARK: - Tests
-        .target(name: "_TestSupport", dependencies: ["TalkTraceAudio"], path: "Tests/_TestSupport"),
+        .target(name: "_TestSupport", dependencies: ["TalkTraceAudio", "TalkTraceStorage"], path: "Tests/_TestSupport"),
         .testTarget(name: "TalkTraceAudioTests", dependencies: ["TalkTraceAudio", "_TestSupport"]),
         .testTarget(name: "TalkTraceRecordsTests", dependencies: ["TalkTraceRecords"]),
+        .testTarget(name: "TalkTraceStorageTests", dependencies: ["TalkTraceStorage", "_TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TalkTracePipelineTests", dependencies: ["TalkTracePipeline", "_TestSupport"]),
         .testTarget(name: "TalkTraceCLITests", dependencies: ["talktrace", "_TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
     ],

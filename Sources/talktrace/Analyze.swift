@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TalkTraceAudio
 import TalkTracePipeline
+import TalkTraceStorage
 
 extension TalkTrace {
     struct Analyze: ParsableCommand {
@@ -14,7 +15,7 @@ extension TalkTrace {
                 """)
 
         @Argument(help: ArgumentHelp(
-            "The recording (stereo WAV or any format libsndfile reads); - reads it from standard input. With --jsonl and no file: paths are read from standard input, one a line.",
+            "The recording (stereo WAV or any format libsndfile reads): a file, s3://bucket/key (read as it is analyzed, nothing written to disk), or - to read it from standard input. With --jsonl and no file: paths are read from standard input, one a line.",
             valueName: "file"))
         var file: String?
 
@@ -70,6 +71,9 @@ extension TalkTrace {
             do {
                 if file == "-" {
                     analysis = try AnalysisLines.analyzeStandardInput(name: name ?? "-", options: analysisOptions).0
+                } else if S3Location.isS3(file!) {
+                    // Read as it is analyzed: ranged GETs into memory, nothing on disk.
+                    analysis = try CallAnalyzer.analyze(source: S3ObjectSource(url: file!), options: analysisOptions)
                 } else {
                     analysis = try CallAnalyzer.analyze(path: file!, options: analysisOptions)
                 }

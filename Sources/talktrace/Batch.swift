@@ -3,6 +3,7 @@ import Foundation
 import TalkTraceAudio
 import TalkTracePipeline
 import TalkTraceRecords
+import TalkTraceStorage
 
 extension TalkTrace {
     struct Batch: ParsableCommand {
@@ -17,11 +18,13 @@ extension TalkTrace {
                 and summary.json (each written atomically). A recording or CTR record that cannot be read is \
                 reported with its file and position and the batch goes on. One batch at a time per OUT_DIR (a \
                 second is refused). Exits 0 when the batch ran, even if some recordings failed (see \
-                summary.json); 1 when it could not run or an output could not be written.
+                summary.json); 1 when it could not run or an output could not be written. RECORDINGS_DIR and \
+                --ctr may be s3://bucket/prefix (credentials, region and endpoint as the AWS CLI finds them; \
+                outputs stay local; a recording's Path is its key after the prefix's last slash).
                 """)
 
         @Argument(help: ArgumentHelp(
-            "Directory of recordings, walked recursively. With --manifest: the folder the manifest's paths are relative to (default: its Root line).",
+            "Directory of recordings, walked recursively, or s3://bucket/prefix. With --manifest: the folder the manifest's paths are relative to (default: its Root line).",
             valueName: "recordings-dir"))
         var recordingsDirectory: String?
 
@@ -51,7 +54,11 @@ extension TalkTrace {
             "Recordings analyzed in parallel (default: all \(ProcessInfo.processInfo.activeProcessorCount) cores).", valueName: "n"))
         var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
-        @Flag(help: "Skip recordings already analyzed into OUT_DIR by an earlier (possibly interrupted or killed) run: same relative path, same file (device, inode, size, modification time; links followed) and same analysis settings. A recording that crashed an earlier run is recorded as failed instead of analyzed again.")
+        @Option(name: .customLong("s3-reads"), help: ArgumentHelp(
+            "S3 objects read at once ahead of the analysis, for recordings under s3:// (each holds at most 4 MiB in memory).", valueName: "n"))
+        var s3Reads: Int = S3ReadAhead.defaultDepth
+
+        @Flag(help: "Skip recordings already analyzed into OUT_DIR by an earlier (possibly interrupted or killed) run: same relative path, same file (device, inode, size, modification time; links followed) and same analysis settings (S3: same key, size and ETag). A recording that crashed an earlier run is recorded as failed instead of analyzed again.")
         var resume = false
 
         @Flag(help: "Also write OUT_DIR/report.html: one self-contained page with the summary, distributions, every recording and a timeline per call.")
@@ -64,6 +71,7 @@ extension TalkTrace {
 
         func validate() throws {
             if jobs < 1 { throw ValidationError("--jobs must be at least 1 (got \(jobs))") }
+            if s3Reads < 1 || s3Reads > 1024 { throw ValidationError("--s3-reads must be 1 to 1024 (got \(s3Reads))") }
             if readAhead < 0 { throw ValidationError("--read-ahead must be 0 or more (got \(readAhead))") }
             if manifest != nil || shard != nil {
                 if manifest == nil { throw ValidationError("--shard needs --manifest (make one with talktrace manifest RECORDINGS_DIR --out manifest.jsonl)") }
@@ -81,6 +89,7 @@ extension TalkTrace {
             options.jobs = jobs
             options.readAhead = readAhead
             options.resume = resume
+            options.s3Reads = s3Reads
             options.analysis = AnalysisOptions(channelMap: channels.channelMap)
             let reporter = ProgressReporter(enabled: !quiet)
             let result: BatchResult

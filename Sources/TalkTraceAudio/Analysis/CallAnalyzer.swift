@@ -1,4 +1,5 @@
 import Foundation
+import TalkTraceStorage
 
 /// How to analyze a call.
 public struct AnalysisOptions: Sendable, Equatable {
@@ -291,7 +292,17 @@ public enum CallAnalyzer {
     /// Analyzes the recording at `path`.
     /// - Throws: `AudioInputError` for anything that makes the file unusable, naming the file.
     public static func analyze(path: String, options: AnalysisOptions = AnalysisOptions()) throws(AudioInputError) -> CallAnalysis {
-        var file = try SoundFile(path: path)
+        try analyze(SoundFile(path: path), path: path, options: options)
+    }
+
+    /// Analyzes the recording read through `source` (an S3 object): the same analysis, named by
+    /// the source's name.
+    public static func analyze(source: any ByteSource, options: AnalysisOptions = AnalysisOptions()) throws(AudioInputError) -> CallAnalysis {
+        try analyze(SoundFile(source: source), path: source.name, options: options)
+    }
+
+    private static func analyze(_ opened: consuming SoundFile, path: String, options: AnalysisOptions) throws(AudioInputError) -> CallAnalysis {
+        var file = opened
         let format = file.format
         let geometry = FrameGeometry(sampleRate: format.sampleRate, hopSeconds: options.parameters.hopSeconds)
         var parameters = options.parameters
@@ -420,6 +431,9 @@ public enum CallAnalyzer {
                 i += 1
             }
             finished.wait()
+        }
+        if let failure = file.sourceFailure {
+            throw AudioInputError(path: path, problem: "read failed after \(framesRead) frames: \(failure)")
         }
         if let problem = file.errorText() {
             throw AudioInputError(path: path, problem: "read failed after \(framesRead) frames (libsndfile: \(problem))")

@@ -1,6 +1,7 @@
 // The one file that owns every libsndfile (`sf_*`) call.
 import CSndFile
 import Foundation
+import TalkTraceStorage
 
 /// A recording that cannot be analyzed. `description` is one line naming the file and the problem,
 /// ready for stderr or the `Error` field of `recordings.jsonl`.
@@ -80,7 +81,9 @@ private let openLock = NSLock()
 public struct SoundFile: ~Copyable {
     private let handle: OpaquePointer
     /// The descriptor libsndfile reads; closed after `sf_close`.
-    private let file: InputFile
+    private let file: InputFile?
+    /// The byte source libsndfile reads through its virtual I/O, when not a file.
+    private let virtual: VirtualReader?
     /// The path as given.
     public let path: String
     /// What the file holds.
@@ -104,19 +107,56 @@ public struct SoundFile: ~Copyable {
     ///   mono, more than two channels, no frames).
     public init(path: String, requireStereo: Bool = true) throws(AudioInputError) {
         let file = try InputFile(path: path)
-        if file.size == 0 { throw AudioInputError(path: path, problem: "empty file (0 bytes)") }
-        // Truncation from the data: the data chunk declares more than the file holds.
-        if let layout = WAVLayout.read(fileSize: file.size, bytes: { file.read(at: $0, count: $1) }),
-           let cut = layout.truncation(fileSize: file.size)
-        {
+        try Self.checkLayout(size: file.size, path: path, bytes: { file.read(at: $0, count: $1) })
+        var info = SF_INFO()
+        let opened = try Self.openLibsndfile(file, path: path, info: &info)
+        self.format = try Self.checkFormat(opened, info: info, path: path, requireStereo: requireStereo)
+        self.handle = opened
+        self.file = Optional(file)
+        self.virtual = nil
+        self.path = path
+    }
+
+    /// Opens a recording read through `source` (an S3 object, say) with libsndfile's virtual I/O,
+    /// with the same checks as a file; `path` is the source's name. A read that fails mid-way is
+    /// reported by `sourceFailure` (libsndfile only sees the bytes stop).
+    public init(source: any ByteSource, requireStereo: Bool = true) throws(AudioInputError) {
+        let path = source.name
+        let reader = VirtualReader(source)
+        try Self.checkLayout(size: source.size, path: path, bytes: { reader.bytes(at: $0, count: $1) })
+        if let failure = reader.failure { throw AudioInputError(path: path, problem: failure) }
+        var info = SF_INFO()
+        openLock.lock()
+        let opened = sf_open_virtual(&VirtualReader.callbacks, Int32(SFM_READ), &info, Unmanaged.passUnretained(reader).toOpaque())
+        let openError = opened == nil ? String(cString: sf_strerror(nil)) : ""
+        openLock.unlock()
+        if let failure = reader.failure { if let opened { sf_close(opened) }; throw AudioInputError(path: path, problem: failure) }
+        guard let opened else {
+            throw AudioInputError(path: path, problem: "not a readable audio file (libsndfile: \(Self.oneLine(openError)))")
+        }
+        self.format = try Self.checkFormat(opened, info: info, path: path, requireStereo: requireStereo)
+        self.handle = opened
+        self.file = nil
+        self.virtual = reader
+        self.path = path
+    }
+
+    /// Why the byte source stopped giving bytes (a network failure), when it did.
+    public var sourceFailure: String? { virtual?.failure }
+
+    /// Empty, or truncated by its WAV chunk layout: the data chunk declares more than the file holds.
+    private static func checkLayout(size: Int64, path: String, bytes: (Int64, Int) -> [UInt8]) throws(AudioInputError) {
+        if size == 0 { throw AudioInputError(path: path, problem: "empty file (0 bytes)") }
+        if let layout = WAVLayout.read(fileSize: size, bytes: bytes), let cut = layout.truncation(fileSize: size) {
             let declared = cut.declared == Int64.max ? "more than \(Int64.max)" : "\(cut.declared)"
             throw AudioInputError(
                 path: path,
                 problem: "truncated: the header declares \(declared) bytes but the file holds \(cut.holds) (data chunk at byte \(layout.dataStart), \(max(0, cut.holds - layout.dataStart)) bytes of audio present)")
         }
+    }
 
-        var info = SF_INFO()
-        let opened = try Self.openLibsndfile(file, path: path, info: &info)
+    /// The format libsndfile found, checked (closes `opened` before throwing).
+    private static func checkFormat(_ opened: OpaquePointer, info: SF_INFO, path: String, requireStereo: Bool) throws(AudioInputError) -> AudioFormat {
         let format = AudioFormat(
             sampleRate: Int(info.samplerate), channels: Int(info.channels), frames: Int64(info.frames),
             container: info.format & Int32(SF_FORMAT_TYPEMASK), encoding: info.format & Int32(SF_FORMAT_SUBMASK))
@@ -144,10 +184,7 @@ public struct SoundFile: ~Copyable {
         if format.sampleRate > Self.sampleRates.upperBound {
             throw fail("sample rate \(format.sampleRate) Hz is more than any call recording has (at most \(Self.sampleRates.upperBound) Hz): a damaged header")
         }
-        self.handle = opened
-        self.file = file
-        self.path = path
-        self.format = format
+        return format
     }
 
     deinit { sf_close(handle) }  // closes libsndfile's duplicate; then `file` closes its own descriptor
@@ -238,4 +275,62 @@ public enum SoundFileWriter {
         let written = interleaved.withUnsafeBufferPointer { sf_writef_float(handle, $0.baseAddress, sf_count_t(frames)) }
         if written != frames { throw AudioInputError(path: path, problem: "short write (\(written) of \(frames) frames)") }
     }
+}
+
+/// libsndfile's virtual I/O over a `ByteSource`: a position, and the source's first failure
+/// (after which it reads as ended, and the analysis reports the failure instead of "truncated").
+final class VirtualReader: @unchecked Sendable {
+    let source: any ByteSource
+    var position: Int64 = 0
+    private(set) var failure: String?
+
+    init(_ source: any ByteSource) { self.source = source }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        guard failure == nil else { return 0 }
+        var got = 0
+        while got < buffer.count {
+            let n: Int
+            do { n = try source.read(at: position, into: UnsafeMutableRawBufferPointer(rebasing: buffer[got...])) } catch {
+                failure = error.message.hasPrefix(source.name + ": ") ? String(error.message.dropFirst(source.name.count + 2)) : error.message
+                break
+            }
+            if n <= 0 { break }
+            got += n
+            position += Int64(n)
+        }
+        return got
+    }
+
+    /// For the layout check: bytes at `offset`, the position untouched.
+    func bytes(at offset: Int64, count: Int) -> [UInt8] {
+        let saved = position
+        defer { position = saved }
+        position = offset
+        var out = [UInt8](repeating: 0, count: max(0, count))
+        let n = out.withUnsafeMutableBytes { read(into: $0) }
+        return Array(out.prefix(n))
+    }
+
+    static func from(_ p: UnsafeMutableRawPointer?) -> VirtualReader { Unmanaged<VirtualReader>.fromOpaque(p!).takeUnretainedValue() }
+
+    nonisolated(unsafe) static var callbacks = SF_VIRTUAL_IO(
+        get_filelen: { user in from(user).source.size },
+        seek: { offset, whence, user in
+            let r = from(user)
+            switch whence {
+            case SEEK_SET: r.position = offset
+            case SEEK_CUR: r.position += offset
+            case SEEK_END: r.position = r.source.size + offset
+            default: break
+            }
+            r.position = max(0, r.position)
+            return r.position
+        },
+        read: { pointer, count, user in
+            guard let pointer, count > 0 else { return 0 }
+            return sf_count_t(from(user).read(into: UnsafeMutableRawBufferPointer(start: pointer, count: Int(count))))
+        },
+        write: { _, _, _ in 0 },
+        tell: { user in from(user).position })
 }

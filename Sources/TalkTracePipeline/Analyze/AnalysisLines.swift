@@ -1,4 +1,5 @@
 import Foundation
+import TalkTraceStorage
 import TalkTraceAudio
 
 /// `talktrace analyze --jsonl`: one compact JSON line per recording, for engines that pipe
@@ -16,9 +17,17 @@ public enum AnalysisLines {
     public static func line(path: String, options: AnalysisOptions) -> Line {
         guard !path.isEmpty else { return make(path: path, size: 0, analysis: nil, error: "empty line: no recording path") }
         var st = stat()
-        let size = stat(path, &st) == 0 ? Int64(st.st_size) : 0
+        var size = stat(path, &st) == 0 ? Int64(st.st_size) : 0
         do {
-            var a = try CallAnalyzer.analyze(path: path, options: options)
+            var a: CallAnalysis
+            if S3Location.isS3(path) {
+                // An object in S3, read as it is analyzed.
+                let source = try S3ObjectSource(url: path)
+                size = source.size
+                a = try CallAnalyzer.analyze(source: source, options: options)
+            } else {
+                a = try CallAnalyzer.analyze(path: path, options: options)
+            }
             a.recording.path = path
             return make(path: path, size: size, analysis: a, error: nil)
         } catch {

@@ -1,5 +1,6 @@
 import Foundation
 import TalkTraceAudio
+import TalkTraceStorage
 
 /// Stage 2 of a batch, the expensive part: analyzes a list of recordings on `jobs` threads (one
 /// whole file per worker; each worker owns its buffers and FFT arrays, plans are shared), with the
@@ -19,6 +20,8 @@ enum AnalysisPool {
         /// Files read ahead of the workers (into the page cache), for storage slow to the first
         /// byte; 0 reads nothing ahead.
         var readAhead: Int
+        /// S3 objects read at once ahead of the workers, for recordings under `s3://`.
+        var s3Reads: Int = S3ReadAhead.defaultDepth
         /// Called by the worker on each analysis before it is encoded (the one-machine batch sets
         /// the CTR location and contact here; a shard knows no CTRs).
         var annotate: @Sendable (Int, inout CallAnalysis) -> Void
@@ -72,7 +75,12 @@ enum AnalysisPool {
         let todoList = todo
         let crashOn = Self.crashOn
         let annotate = work.annotate
-        let readAhead = ReadAhead(paths: todoList.map { recordings[$0].path }, depth: work.readAhead)
+        // Recordings in S3: their bytes fetched ahead, many at once, in the order taken; local
+        // files: read into the page cache ahead when asked (--read-ahead).
+        let inS3 = todoList.contains { S3Location.isS3(recordings[$0].path) }
+        let s3ReadAhead = inS3 ? S3ReadAhead(files: todoList.map { recordings[$0] }, depth: work.s3Reads) : nil
+        defer { s3ReadAhead?.cancel() }
+        let readAhead = ReadAhead(paths: todoList.map { recordings[$0].path }, depth: inS3 ? 0 : work.readAhead)
         CrashGuard.install(workers: jobs, cacheFD: cache.fileDescriptor)
         defer { CrashGuard.uninstall() }
         for worker in 0..<jobs {
@@ -100,7 +108,16 @@ enum AnalysisPool {
                     var json: Data?
                     do {
                         if let crashOn, file.relativePath.contains(crashOn) { BatchRunner.trap() }
-                        var a = try CallAnalyzer.analyze(path: file.path, options: analysisOptions)
+                        var a: CallAnalysis
+                        if let s3ReadAhead {
+                            let source: any ByteSource
+                            do throws(StorageError) { source = try s3ReadAhead.take(k) } catch {
+                                throw AudioInputError(path: file.path, problem: error.problem(of: file.path))
+                            }
+                            a = try CallAnalyzer.analyze(source: source, options: analysisOptions)
+                        } else {
+                            a = try CallAnalyzer.analyze(path: file.path, options: analysisOptions)
+                        }
                         a.recording.path = file.relativePath
                         annotate(i, &a)
                         json = try? encoder.encode(a)

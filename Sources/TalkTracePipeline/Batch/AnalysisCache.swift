@@ -26,6 +26,8 @@ final class AnalysisCache: @unchecked Sendable {
         var modified: Double
         var device: UInt64
         var inode: UInt64
+        /// An S3 object's ETag (its key is `path`, its size `size`); nil for a local file.
+        var etag: String?
         var settings: String
 
         init(_ f: RecordingFile, settings: String) {
@@ -34,6 +36,7 @@ final class AnalysisCache: @unchecked Sendable {
             modified = f.modified
             device = f.device
             inode = f.inode
+            etag = f.etag
             self.settings = settings
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import TalkTraceAudio
 import TalkTraceRecords
+import TalkTraceStorage
 
 /// What the batch needs to know.
 public struct BatchOptions: Sendable {
@@ -9,10 +10,13 @@ public struct BatchOptions: Sendable {
     public var outputDirectory: String
     /// Recordings analyzed at once (default: every core).
     public var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
-    /// Reuse analyses already in OUT_DIR for files with the same path, size and modification time.
+    /// Reuse analyses already in OUT_DIR for the same recordings (see `AnalysisCache.Key`; S3
+    /// objects: the same key, size and ETag).
     public var resume = false
     /// Files read ahead of the workers (slow-to-first-byte storage); 0: none.
     public var readAhead = 0
+    /// S3 objects read at once ahead of the analysis (recordings under `s3://` only).
+    public var s3Reads = S3ReadAhead.defaultDepth
     public var analysis = AnalysisOptions()
 
     public init(recordingsDirectory: String, ctrPaths: [String], outputDirectory: String) {
@@ -108,7 +112,7 @@ public enum BatchRunner {
         let matches = matcher.matches
         let outcome = try AnalysisPool.run(AnalysisPool.Work(
             recordings: recordings, keys: keys, cached: cached, cache: cache, options: options.analysis,
-            jobs: options.jobs, readAhead: options.readAhead, annotate: { i, a in
+            jobs: options.jobs, readAhead: options.readAhead, s3Reads: options.s3Reads, annotate: { i, a in
                 a.recording.location = matches[i]?.location
                 a.recording.contactId = matches[i]?.contactId
             }), progress: progress)

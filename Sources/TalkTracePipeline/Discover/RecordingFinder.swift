@@ -10,7 +10,14 @@ public typealias RecordingFile = FoundFile
 /// UTF-8, a path over the system's limit, a failing `stat`, a folder without permission) come
 /// back with their `problem`, and the batch records them as failed.
 public enum RecordingFinder {
+    /// `directory` may be `s3://bucket/prefix`: then the objects under the prefix (see
+    /// `S3Listing.list` for how their relative paths are made).
     public static func find(in directory: String) throws(PipelineError) -> [RecordingFile] {
+        if S3Location.isS3(directory) {
+            do { return try S3Listing.list(directory, include: { $0.lowercased().hasSuffix(".wav") }) } catch {
+                throw PipelineError(error.message)
+            }
+        }
         do {
             return try DirectoryWalker.walk(directory, include: { $0.lowercased().hasSuffix(".wav") })
         } catch {

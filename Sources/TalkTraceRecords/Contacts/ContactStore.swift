@@ -81,6 +81,26 @@ public final class ContactStore: @unchecked Sendable {
 
     /// Reads a file, or every file under a folder, in sorted order.
     public func read(path: String) {
+        if S3Location.isS3(path) {
+            // Every object under the prefix, like every file under a folder.
+            let found: [FoundFile]
+            do { found = try S3Listing.list(path, include: { _ in true }) } catch {
+                files.append(path)
+                add(Problem(file: path, offset: nil, problem: Self.withoutName(error.message, path)))
+                return
+            }
+            // Many objects in flight (each waits ~0.1 s for its first byte), read in order.
+            let ahead = S3ReadAhead(files: found)
+            defer { ahead.cancel() }
+            for (i, f) in found.enumerated() {
+                read(name: f.path) { () throws(RecordsError) in
+                    do throws(StorageError) { return CTRFile(source: try ahead.take(i)) } catch {
+                        throw RecordsError(error.problem(of: f.path))
+                    }
+                }
+            }
+            return
+        }
         var st = stat()
         if stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFDIR {
             let found: [FoundFile]
@@ -103,6 +123,16 @@ public final class ContactStore: @unchecked Sendable {
 
     /// Reads one file (any of the accepted shapes, gzip or not), streaming.
     public func read(file: String) {
+        read(name: file) { () throws(RecordsError) in try CTRFile(path: file) }
+    }
+
+    /// `message` without a leading "`name`: " (the problem is listed under the file's name already).
+    static func withoutName(_ message: String, _ name: String) -> String {
+        message.hasPrefix(name + ": ") ? String(message.dropFirst(name.count + 2)) : message
+    }
+
+    /// Reads the CTR file `open` opens, listed as `file`.
+    private func read(name file: String, open: () throws(RecordsError) -> CTRFile) {
         files.append(file)
         let fileIndex = Int32(files.count - 1)
         let problemsBefore = problemCount
@@ -118,7 +148,7 @@ public final class ContactStore: @unchecked Sendable {
             }
         }
         var source: CTRFile
-        do { source = try CTRFile(path: file) } catch {
+        do { source = try open() } catch {
             report(Problem(file: file, offset: nil, problem: error.message))
             return
         }

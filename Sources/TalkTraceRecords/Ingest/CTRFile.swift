@@ -7,6 +7,9 @@ import TalkTraceStorage
 public struct CTRFile: ~Copyable {
     public static let chunkSize = 1 << 20
     private let fd: Int32
+    /// Where the bytes come from when not a file (an S3 object), and how far it has been read.
+    private let source: (any ByteSource)?
+    private var sourceOffset: Int64 = 0
     private var inflater = GzipInflater()
     private var compressed = false
     private var pending: [UInt8] = []
@@ -30,6 +33,7 @@ public struct CTRFile: ~Copyable {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw RecordsError("cannot read the file (\(String(cString: strerror(errno))))") }
         self.fd = fd
+        self.source = nil
         // Sniff the first two bytes for the GZIP magic.
         var head = [UInt8](repeating: 0, count: 2)
         let n = head.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress, 2) }
@@ -37,7 +41,40 @@ public struct CTRFile: ~Copyable {
         if n == 2, Gzip.isCompressed(head) { compressed = true }
     }
 
-    deinit { close(fd) }
+    /// Reads the CTR object behind `source` (an S3 object), named by its name.
+    public init(source: any ByteSource) {
+        self.path = source.name
+        self.fd = -1
+        self.source = source
+        pending = readSource(count: 2)
+        if pending.count == 2, Gzip.isCompressed(pending) { compressed = true }
+    }
+
+    deinit { if fd >= 0 { close(fd) } }
+
+    /// Up to `count` bytes from the source, fewer at its end or on a failure (then `failure` says why).
+    private mutating func readSource(count: Int) -> [UInt8] {
+        guard let source, failure == nil else { return [] }
+        var out = [UInt8](repeating: 0, count: count)
+        var got = 0
+        while got < count {
+            let offset = sourceOffset
+            let result: Result<Int, StorageError> = out.withUnsafeMutableBytes { b in
+                do throws(StorageError) { return .success(try source.read(at: offset, into: UnsafeMutableRawBufferPointer(rebasing: b[got...]))) }
+                catch { return .failure(error) }
+            }
+            var n = 0
+            switch result {
+            case .success(let count): n = count
+            case .failure(let error):
+                failure = "read error after \(sourceOffset) bytes: \(ContactStore.withoutName(error.message, source.name))"
+            }
+            if n <= 0 { break }
+            got += n
+            sourceOffset += Int64(n)
+        }
+        return Array(out.prefix(got))
+    }
 
     /// Appends the next decoded bytes to `buffer` (at most about a chunk; possibly none while a
     /// gzip header is read); false once the file has nothing more.
@@ -67,6 +104,7 @@ public struct CTRFile: ~Copyable {
         var raw = pending
         pending = []
         let want = Self.chunkSize - raw.count
+        if source != nil { return raw + readSource(count: want) }
         var chunk = [UInt8](repeating: 0, count: want)
         var got = 0
         while got < want {

@@ -15,9 +15,12 @@ public struct FoundFile: Sendable, Equatable, Hashable, Codable {
     public var inode: UInt64
     /// Why this entry cannot be read, when it cannot (the batch records it as failed).
     public var problem: String?
+    /// For an S3 object (`path` is then `s3://bucket/key`): its ETag, which with the key and the
+    /// size says which object it is (`--resume`). Nil for a local file.
+    public var etag: String?
 
     public init(relativePath: String, path: String, size: Int64 = 0, modified: Double = 0, device: UInt64 = 0,
-                inode: UInt64 = 0, problem: String? = nil) {
+                inode: UInt64 = 0, problem: String? = nil, etag: String? = nil) {
         self.relativePath = relativePath
         self.path = path
         self.size = size
@@ -25,6 +28,7 @@ public struct FoundFile: Sendable, Equatable, Hashable, Codable {
         self.device = device
         self.inode = inode
         self.problem = problem
+        self.etag = etag
     }
 }
 

@@ -1,0 +1,175 @@
+import Foundation
+import Testing
+import _TestSupport
+
+/// `talktrace batch` and `analyze` on s3:// against moto with signature checking on, behind the
+/// fault-injecting proxy (`Tests/S3Harness`): the outputs of a batch over S3 are those of the same
+/// batch over a local copy, through throttling and dropped connections, with `--resume`, and with
+/// 100 ms of first-byte latency per request within twice the local time.
+@Suite("S3 end to end", .serialized)
+struct S3Tests {
+    static let day = "connect/demo-instance/CallRecordings/2026/03/03/"
+    static let recordings = TestSupport.fixture("recordings/" + day)
+    static let oddName = "odd name + \u{fc} \u{6f22}:x.wav"  // a copy of the clean call
+    static let bulkCopies = 8
+
+    /// The local copy (`aws s3 sync s3://bucket/<day> DIR` of what the harness holds) and the harness.
+    static let setup: (local: String, bulk: String, harness: S3Harness) = {
+        let local = TestSupport.temporaryDirectory("s3local")
+        let bulk = TestSupport.temporaryDirectory("s3bulk")
+        var uploads: [(String, String)] = []
+        let names = try! FileManager.default.contentsOfDirectory(atPath: recordings).sorted()
+        for name in names {
+            let file = recordings + "/" + name
+            try! FileManager.default.copyItem(atPath: file, toPath: local.appendingPathComponent(name).path)
+            uploads.append((file, "connect/demo-instance/CallRecordings/2026/03/03/" + name))
+            for copy in 0..<bulkCopies {
+                let bulkName = "copy-\(copy)-\(name)"
+                try! FileManager.default.copyItem(atPath: file, toPath: bulk.appendingPathComponent(bulkName).path)
+                uploads.append((file, "bulk/" + bulkName))
+            }
+        }
+        let clean = TestSupport.fixture(CLITests.clean)
+        try! FileManager.default.copyItem(atPath: clean, toPath: local.appendingPathComponent(oddName).path)
+        uploads.append((clean, day + oddName))
+        // The CTRs, gzip and plain, under ctr/ as Firehose writes them.
+        let ctrRoot = TestSupport.fixture("ctr")
+        for f in FileManager.default.enumerator(atPath: ctrRoot)!.compactMap({ $0 as? String }).sorted()
+        where !FileManager.default.fileExists(atPath: ctrRoot + "/" + f + "/.") {
+            var isDir: ObjCBool = false
+            FileManager.default.fileExists(atPath: ctrRoot + "/" + f, isDirectory: &isDir)
+            if !isDir.boolValue { uploads.append((ctrRoot + "/" + f, "ctr/" + f)) }
+        }
+        return (local.path, bulk.path, try! S3Harness(uploads: uploads))
+    }()
+
+    static func run(_ arguments: [String], _ env: [String: String]) throws -> ReliabilityTests.Run {
+        try ReliabilityTests.run(arguments, environment: env)
+    }
+
+    static func read(_ dir: String, _ name: String) throws -> String {
+        try String(contentsOfFile: dir + "/" + name, encoding: .utf8)
+    }
+
+    /// summary.json without what differs by nature: wall time and speed, and where the files
+    /// are (a local path against an s3:// address) in the CTR problems and the failures.
+    static func summary(_ dir: String) throws -> NSDictionary {
+        var s = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/summary.json"))) as! [String: Any]
+        for k in s.keys where k.contains("Wall") || k.contains("Speed") || k.contains("TimesRealTime") { s[k] = nil }
+        if let problems = s["CtrProblems"] as? [[String: Any]] {
+            s["CtrProblems"] = problems.map { p in var q = p; q["File"] = (p["File"] as? String).map { URL(fileURLWithPath: $0).lastPathComponent }; return q }
+        }
+        if let failures = s["Failures"] as? [[String: Any]] {
+            s["Failures"] = failures.map { f in
+                var g = f
+                if let path = f["Path"] as? String, let error = f["Error"] as? String, let r = error.range(of: "/" + path + ": ") {
+                    g["Error"] = String(error[r.lowerBound...])
+                }
+                return g
+            }
+        }
+        return s as NSDictionary
+    }
+
+    static func expectSameOutputs(_ local: String, _ s3: String, skipping: Set<String> = []) throws {
+        for name in ["recordings.jsonl", "contacts.jsonl", "recordings.csv"] {
+            let a = try read(local, name).split(separator: "\n").filter { line in !skipping.contains { line.contains($0) } }
+            let b = try read(s3, name).split(separator: "\n").filter { line in !skipping.contains { line.contains($0) } }
+            #expect(a == b, "\(name) differs")
+        }
+    }
+
+    @Test("a batch over S3 writes what the same batch over a local copy writes; --resume reuses by key, size and ETag")
+    func batchEqualsLocal() throws {
+        let (local, _, h) = Self.setup
+        h.proxy()
+        let outLocal = TestSupport.temporaryDirectory("s3-out-local").path
+        let outS3 = TestSupport.temporaryDirectory("s3-out-s3").path
+        let l = try Self.run(["batch", local, "--ctr", TestSupport.fixture("ctr"), "--out", outLocal, "--jobs", "2", "--quiet"], [:])
+        #expect(l.status == 0)
+        let s = try Self.run(["batch", "s3://\(h.bucket)/\(Self.day)", "--ctr", "s3://\(h.bucket)/ctr/", "--out", outS3, "--jobs", "2", "--quiet"], h.environment)
+        #expect(s.status == 0, "\(s.stderr)")
+        #expect(s.stdout.contains("9 found: 8 analyzed, 1 failed"))
+        let join = { (out: String) in out.split(separator: "\n").filter { $0.hasPrefix("Join") || $0.hasPrefix("CTRs") || $0.hasPrefix("Contacts") } }
+        #expect(join(s.stdout) == join(l.stdout) && join(s.stdout).count == 3, "\(s.stdout)")
+        try Self.expectSameOutputs(outLocal, outS3, skipping: ["truncated"])
+        // The truncated recording fails alike, named by its file and its object.
+        let failed = try Self.read(outS3, "recordings.jsonl").split(separator: "\n").first { $0.contains("truncated") }
+        #expect(failed?.contains("\"Error\":\"s3://\(h.bucket)/\(Self.day)2a5b6905-b795-4719-857a-ebe177a8e3e4_20260303T10:45_UTC.wav: truncated") == true)
+        #expect(try Self.summary(outLocal) == Self.summary(outS3))
+        let problems = (try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: outS3 + "/summary.json"))) as! [String: Any])["CtrProblems"] as! [[String: Any]]
+        #expect((problems.first?["File"] as? String)?.hasPrefix("s3://\(h.bucket)/ctr/2026/03/03/10/") == true)
+
+        // --resume: every recording reused (same key, size and ETag), the same outputs again.
+        let before = try Self.read(outS3, "recordings.jsonl")
+        h.proxy()
+        let r = try Self.run(["batch", "s3://\(h.bucket)/\(Self.day)", "--ctr", "s3://\(h.bucket)/ctr/", "--out", outS3, "--resume", "--quiet"], h.environment)
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("(9 reused from the last run)"), "\(r.stdout)")
+        #expect(try Self.read(outS3, "recordings.jsonl") == before)
+        #expect(h.stats()["requests"]! <= 12)  // HeadBucket, two listings, four CTR objects: no recording read again
+    }
+
+    @Test("analyze s3://… prints what analyze prints for the local file; a missing object or a wrong secret is one line")
+    func analyzeObject() throws {
+        let (local, _, h) = Self.setup
+        h.proxy()
+        let s = try Self.run(["analyze", "s3://\(h.bucket)/\(Self.day)\(Self.oddName)", "--json"], h.environment)
+        #expect(s.status == 0, "\(s.stderr)")
+        let l = try Self.run(["analyze", local + "/" + Self.oddName, "--json"], [:])
+        #expect(s.stdout.replacingOccurrences(of: "s3://\(h.bucket)/\(Self.day)", with: "") == l.stdout.replacingOccurrences(of: local + "/", with: ""))
+        #expect(s.stdout.contains("\"Path\" : \"s3:\\/\\/\(h.bucket)\\/\(Self.day.replacingOccurrences(of: "/", with: "\\/"))\(Self.oddName)\"") || s.stdout.contains("s3://"))
+
+        let missing = try Self.run(["analyze", "s3://\(h.bucket)/\(Self.day)nope.wav"], h.environment)
+        #expect(missing.status == 1)
+        #expect(missing.stderr == "talktrace: s3://\(h.bucket)/\(Self.day)nope.wav: no such object (NoSuchKey)\n")
+
+        var env = h.environment
+        env["AWS_SECRET_ACCESS_KEY"] = "not-the-secret"
+        h.proxy()
+        let wrong = try Self.run(["batch", "s3://\(h.bucket)/\(Self.day)", "--out", TestSupport.temporaryDirectory("s3-wrong").path, "--quiet"], env)
+        #expect(wrong.status == 1)
+        #expect(wrong.stderr.split(separator: "\n").count == 1)
+        #expect(wrong.stderr.contains("SignatureDoesNotMatch") && wrong.stderr.contains("the secret access key does not belong to access key \(h.accessKeyId) (credentials from environment variables AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)"))
+        #expect(h.stats()["requests"]! <= 2)  // HeadBucket and the one refused listing: no retry storm
+    }
+
+    @Test("throttling and dropped connections change nothing; an object that cannot be read is one failed recording")
+    func faults() throws {
+        let (local, _, h) = Self.setup
+        let outLocal = TestSupport.temporaryDirectory("s3-faults-local").path
+        let outS3 = TestSupport.temporaryDirectory("s3-faults-s3").path
+        #expect(try Self.run(["batch", local, "--ctr", TestSupport.fixture("ctr"), "--out", outLocal, "--quiet"], [:]).status == 0)
+        h.proxy(faults: true, doomed: "ivr-leg")
+        var env = h.environment
+        env["AWS_MAX_ATTEMPTS"] = "4"
+        let s = try Self.run(["batch", "s3://\(h.bucket)/\(Self.day)", "--ctr", "s3://\(h.bucket)/ctr/", "--out", outS3, "--quiet"], env)
+        #expect(s.status == 0, "\(s.stderr)")
+        let stats = h.stats()
+        #expect(stats["throttled"]! > 0 && stats["dropped"]! > 0 && stats["cut"]! > 0 && stats["doomed"] == 4, "\(stats)")
+        #expect(s.stdout.contains("9 found: 7 analyzed, 2 failed"), "\(s.stdout)")
+        let doomed = try Self.read(outS3, "recordings.jsonl").split(separator: "\n").first { $0.contains("ivr-leg") }
+        #expect(doomed?.contains("\"Error\":\"s3://\(h.bucket)/\(Self.day)ivr-leg 10:20 export.wav: gave up after 4 attempts (last: HTTP 503 SlowDown)\"") == true, "\(doomed ?? "")")
+        try Self.expectSameOutputs(outLocal, outS3, skipping: ["truncated", "ivr-leg", "ivr-leg 10:20 export.wav"])
+    }
+
+    @Test("with 100 ms of first-byte latency per request, a batch over S3 stays within twice its local time")
+    func latency() throws {
+        let (_, bulk, h) = Self.setup
+        let outLocal = TestSupport.temporaryDirectory("s3-lat-local").path
+        let outS3 = TestSupport.temporaryDirectory("s3-lat-s3").path
+        var t = Date()
+        #expect(try Self.run(["batch", bulk, "--out", outLocal, "--jobs", "2", "--quiet"], [:]).status == 0)
+        let localSeconds = Date().timeIntervalSince(t)
+        h.proxy(latency: 0.1)
+        t = Date()
+        let s = try Self.run(["batch", "s3://\(h.bucket)/bulk/", "--out", outS3, "--jobs", "2", "--quiet"], h.environment)
+        let s3Seconds = Date().timeIntervalSince(t)
+        #expect(s.status == 0)
+        let requests = h.stats()["requests"]!
+        print("S3 latency test: \(8 * Self.bulkCopies) recordings, local \(String(format: "%.2f", localSeconds)) s, S3 with 100 ms latency \(String(format: "%.2f", s3Seconds)) s, \(requests) requests")
+        #expect(requests == 2 + 8 * Self.bulkCopies)  // HeadBucket, one listing page, one GET per recording
+        #expect(s3Seconds <= 2 * localSeconds, "local \(localSeconds) s, S3 \(s3Seconds) s")
+        try Self.expectSameOutputs(outLocal, outS3, skipping: ["truncated"])
+    }
+}

@@ -1,0 +1,158 @@
+import Foundation
+import Testing
+import _TestSupport
+@testable import TalkTraceStorage
+
+/// The S3 client against moto with signature checking on, through the fault-injecting proxy
+/// (`Tests/S3Harness`): paging, odd keys, ranges, region discovery, wrong secrets, stale session
+/// tokens, missing objects, throttling and dropped connections.
+@Suite(.serialized) struct S3ClientTests {
+    static let prefix = "connect/inst/CallRecordings/2026/11/29/"
+    /// Keys kept exactly: colons, spaces, "+", non-ASCII, "=" and "&".
+    static let keys: [String] = (0..<40).map { i in
+        prefix + ["\(UUID(uuidString: String(format: "00000000-0000-4000-8000-%012d", i))!.uuidString.lowercased())_20261129T10:\(String(format: "%02d", i)).wav",
+                  "odd \(i) + plus=é漢字 & more.wav", "sub dir/\(i):a+b.wav", "caf\u{e9}-\(i).wav"][i % 4]
+    }
+
+    static let harness: S3Harness = {
+        let dir = TestSupport.temporaryDirectory("s3client")
+        var uploads: [(String, String)] = []
+        for (i, key) in keys.enumerated() {
+            let file = dir.appendingPathComponent("\(i)").path
+            try! Data(Self.content(i)).write(to: URL(fileURLWithPath: file))
+            uploads.append((file, key))
+        }
+        let other = dir.appendingPathComponent("other").path
+        try! Data("not under the prefix".utf8).write(to: URL(fileURLWithPath: other))
+        uploads.append((other, "connect/inst/CallRecordings/2026/11/30/x.wav"))
+        uploads.append((dir.appendingPathComponent("0").path, "doomed/object.wav"))
+        return try! S3Harness(uploads: uploads)
+    }()
+
+    /// Object i's bytes: 5000 + 997 i of them, every one depending on its position.
+    static func content(_ i: Int) -> [UInt8] { (0..<(5000 + 997 * i)).map { UInt8(truncatingIfNeeded: $0 * 31 + i) } }
+
+    func client(_ env: [String: String]? = nil, pageSize: Int = 1000) -> S3Client {
+        let env = env ?? Self.harness.environment
+        var c = S3Client.Configuration.fromEnvironment(env)
+        c.pageSize = pageSize
+        c.baseDelay = 0.02
+        c.maxDelay = 0.2
+        return S3Client(configuration: c, credentials: CredentialChain(environment: env))
+    }
+
+    @Test func listingEveryPageWithOddKeysAndRegionDiscovery() throws {
+        let h = Self.harness
+        h.proxy()
+        let c = client(pageSize: 7)
+        let objects = try c.list(bucket: h.bucket, prefix: Self.prefix)
+        #expect(objects.map(\.key) == Self.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) })
+        #expect(objects.map(\.size) == objects.map { o in Int64(Self.content(Self.keys.firstIndex(of: o.key)!).count) })
+        #expect(objects.allSatisfy { $0.etag.count == 32 })
+        #expect(h.stats()["requests"] == 1 + 6)  // HeadBucket for the region, then 6 pages of at most 7
+        #expect(c.region(for: h.bucket) == "eu-west-1")
+
+        let listed = try S3Listing.list("s3://\(h.bucket)/\(Self.prefix)", client: c, include: { $0.hasSuffix(".wav") })
+        #expect(listed.count == 40)
+        #expect(listed.contains { $0.relativePath == "sub dir/2:a+b.wav" && $0.path == "s3://\(h.bucket)/\(Self.prefix)sub dir/2:a+b.wav" })
+    }
+
+    @Test func rangedReadsAndStreamingSource() throws {
+        let h = Self.harness
+        h.proxy()
+        let c = client()
+        let key = Self.keys[13]  // "odd 13 + plus=é漢字 & more.wav"? index 13 % 4 == 1
+        #expect(key.hasSuffix("odd 13 + plus=é漢字 & more.wav"))
+        let whole = Self.content(13)
+        #expect(try c.get(bucket: h.bucket, key: key) == whole)
+        #expect(try c.get(bucket: h.bucket, key: key, range: 100...1099) == Array(whole[100...1099]))
+        let first = try c.first(bucket: h.bucket, key: key, count: 4096)
+        #expect(first.bytes == Array(whole[0..<4096]) && first.size == Int64(whole.count))
+        // A source with 1000-byte chunks reads the object through several ranged GETs and seeks.
+        let source = S3ObjectSource(client: c, location: S3Location(bucket: h.bucket, key: key), size: first.size,
+                                    etag: first.etag, chunkSize: 1000)
+        var out = [UInt8](repeating: 0, count: whole.count)
+        var at = 0
+        while at < whole.count {
+            let n = try out.withUnsafeMutableBytes { try source.read(at: Int64(at), into: UnsafeMutableRawBufferPointer(rebasing: $0[at..<min(at + 333, whole.count)])) }
+            #expect(n > 0)
+            at += n
+        }
+        #expect(out == whole)
+        var tail = [UInt8](repeating: 0, count: 10)
+        #expect(try tail.withUnsafeMutableBytes { try source.read(at: Int64(whole.count - 10), into: $0) } == 10)
+        #expect(tail == Array(whole.suffix(10)))
+        // Pinned to the ETag: another object's ETag is refused, not mixed in.
+        #expect(throws: StorageError("s3://\(h.bucket)/\(key): the object changed while it was being read (its ETag is no longer the one listed)")) {
+            try c.get(bucket: h.bucket, key: key, range: 0...9, etag: "0123456789abcdef0123456789abcdef")
+        }
+    }
+
+    @Test func refusalsAreNamedAndNotRetried() throws {
+        let h = Self.harness
+        h.proxy()
+        let missing = "s3://\(h.bucket)/\(Self.prefix)missing.wav"
+        let c = client()
+        _ = c.region(for: h.bucket)
+        h.proxy()
+        #expect(throws: StorageError("\(missing): no such object (NoSuchKey)")) {
+            try c.get(bucket: h.bucket, key: Self.prefix + "missing.wav")
+        }
+        #expect(h.stats()["requests"] == 1)
+
+        var env = h.environment
+        env["AWS_SECRET_ACCESS_KEY"] = "wrong/secret"
+        env["AWS_REGION"] = "eu-west-1"
+        h.proxy()
+        do {
+            _ = try client(env).list(bucket: h.bucket, prefix: Self.prefix)
+            Issue.record("a wrong secret listed the bucket")
+        } catch {
+            #expect(error.message.hasPrefix("s3://\(h.bucket)/\(Self.prefix): SignatureDoesNotMatch: "))
+            #expect(error.message.hasSuffix("(HTTP 403): the secret access key does not belong to access key \(h.accessKeyId) (credentials from environment variables AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)"))
+        }
+        #expect(h.stats()["requests"] == 1)  // no retry storm
+
+        // A session token that is not the session's (stale): refused by name, once.
+        env["AWS_ACCESS_KEY_ID"] = h.staleSession.accessKeyId
+        env["AWS_SECRET_ACCESS_KEY"] = h.staleSession.secretAccessKey
+        env["AWS_SESSION_TOKEN"] = h.staleSession.sessionToken
+        h.proxy()
+        do {
+            _ = try client(env).get(bucket: h.bucket, key: Self.keys[0])
+            Issue.record("a stale session token read an object")
+        } catch {
+            #expect(error.message.contains("InvalidToken"))
+            #expect(error.message.hasSuffix("the session token is not valid (credentials from environment variables AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN): get fresh credentials"))
+        }
+        #expect(h.stats()["requests"] == 1)
+        // The live session reads.
+        env["AWS_SESSION_TOKEN"] = h.session.sessionToken
+        #expect(try client(env).get(bucket: h.bucket, key: Self.keys[0]) == Self.content(0))
+    }
+
+    @Test func throttlingAndDroppedConnectionsAreRetried() throws {
+        let h = Self.harness
+        let c = client(pageSize: 7)
+        _ = c.region(for: h.bucket)
+        h.proxy(faults: true)
+        let objects = try c.list(bucket: h.bucket, prefix: Self.prefix)
+        #expect(objects.count == 40)
+        for o in objects {
+            #expect(try c.get(bucket: h.bucket, key: o.key, range: 0...(o.size - 1), etag: o.etag) == Self.content(Self.keys.firstIndex(of: o.key)!))
+        }
+        let s = h.stats()
+        #expect(s["throttled"]! >= 5 && s["dropped"]! >= 5 && s["cut"]! >= 5, "\(s)")
+        // Every 503 and every cut body is one retry of ours; a connection dropped before any reply
+        // may instead be retried by libcurl itself (once, on a fresh connection, when the
+        // dropped one was a reused one).
+        #expect(c.retryCount >= s["throttled"]! + s["cut"]! && c.retryCount <= s["throttled"]! + s["dropped"]! + s["cut"]!, "\(c.retryCount) \(s)")
+
+        // An object that never stops failing: given up after the configured attempts, named.
+        h.proxy(doomed: "doomed/")
+        #expect(throws: StorageError("s3://\(h.bucket)/doomed/object.wav: gave up after 6 attempts (last: HTTP 503 SlowDown)")) {
+            try c.get(bucket: h.bucket, key: "doomed/object.wav")
+        }
+        #expect(h.stats()["doomed"] == 6)
+    }
+}
