@@ -6,10 +6,15 @@
  *                               the power summed: TalkTrace's spectral front end with no features
  *   FILE may be @LIST: a text file naming one recording per line (for a whole batch).
  *
- * The FFT plan is made with FFTW_MEASURE: the fastest real transform FFTW finds (111 ns for 256
- * points here), for about 46 ms of planning per process. (TalkTrace pairs frames in one complex
- * FFTW_ESTIMATE transform instead: 57 ns a frame, no planning cost.) Built by compare.sh into its work
- * directory, vectorized (the window and power loops):
+ *   floor wisdom PATH           measure the fastest 256-point r2c plan once and save FFTW's wisdom
+ *
+ * A floor must be a floor: the fastest transform at no planning cost. With FLOOR_WISDOM=PATH (what
+ * compare.sh sets, after `floor wisdom PATH`), the plan is FFTW_MEASURE's fastest real transform
+ * (111 ns for 256 points here) read from saved wisdom, so the 46 ms that measuring takes is not
+ * timed in every run (it was, and made TalkTrace look faster than its floor). Without wisdom the
+ * plan is FFTW_ESTIMATE's (no planning, a slower transform). (TalkTrace pairs frames in one complex
+ * FFTW_ESTIMATE transform: 57 ns a frame.) Built by compare.sh into its work directory, vectorized
+ * (the window and power loops):
  *   cc -O3 -march=native -ffast-math floor.c $(pkg-config --cflags --libs sndfile fftw3f) -lm
  */
 #include <fftw3.h>
@@ -44,7 +49,11 @@ static int run(const char *path, int hop_ms) {
             in = fftwf_alloc_real(N); out = fftwf_alloc_complex(N / 2 + 1); win = malloc(sizeof(float) * N);
             for (int i = 0; i < N; i++) win[i] = 0.5f - 0.5f * cosf(2 * (float)M_PI * (i + 0.5f) / N);
             for (int c = 0; c < 2; c++) buf[c] = malloc(sizeof(float) * (N + BLOCK));
-            plan = fftwf_plan_dft_r2c_1d(N, in, out, FFTW_MEASURE);
+            const char *wisdom = getenv("FLOOR_WISDOM");
+            int have_wisdom = wisdom && fftwf_import_wisdom_from_filename(wisdom);
+            /* With wisdom, FFTW_MEASURE finds the measured plan at once (WISDOM_ONLY makes sure). */
+            plan = have_wisdom ? fftwf_plan_dft_r2c_1d(N, in, out, FFTW_MEASURE | FFTW_WISDOM_ONLY) : NULL;
+            if (!plan) plan = fftwf_plan_dft_r2c_1d(N, in, out, FFTW_ESTIMATE);
         }
         int hop = info.samplerate * hop_ms / 1000, cc = ch < 2 ? ch : 2;
         int have = N - hop;  /* samples in buf before the block: the first window is centred on the first hop */
@@ -88,8 +97,15 @@ static int each(const char *arg, int hop_ms) {
 }
 
 int main(int argc, char **argv) {
+    if (argc == 3 && !strcmp(argv[1], "wisdom")) {
+        float *in = fftwf_alloc_real(N);
+        fftwf_complex *out = fftwf_alloc_complex(N / 2 + 1);
+        fftwf_plan plan = fftwf_plan_dft_r2c_1d(N, in, out, FFTW_MEASURE);
+        if (!plan || !fftwf_export_wisdom_to_filename(argv[2])) { fprintf(stderr, "floor: cannot save wisdom to %s\n", argv[2]); return 1; }
+        return 0;
+    }
     if (argc < 3 || (strcmp(argv[1], "decode") && strcmp(argv[1], "fft")) || (!strcmp(argv[1], "fft") && argc < 4)) {
-        fprintf(stderr, "usage: floor decode FILE... | floor fft HOP_MS FILE...  (FILE may be @LIST)\n");
+        fprintf(stderr, "usage: floor decode FILE... | floor fft HOP_MS FILE... | floor wisdom PATH  (FILE may be @LIST)\n");
         return 2;
     }
     int hop_ms = strcmp(argv[1], "fft") ? 0 : atoi(argv[2]);

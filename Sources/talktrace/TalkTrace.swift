@@ -15,7 +15,7 @@ struct TalkTrace: ParsableCommand {
             (a full-scale sine is 0 dBFS).
             """,
         version: CallAnalysis.version,
-        subcommands: [Analyze.self, Batch.self])
+        subcommands: [Analyze.self, Batch.self, ManifestCommand.self, JoinCommand.self, SchemaCommand.self])
 }
 
 /// Options shared by `analyze` and `batch`.

@@ -59,10 +59,10 @@ struct RecordedFixtureTests {
     func televisionBehindCaller() throws {
         let (c, a) = try Self.call("tv-behind-caller.wav")
         check(c, a.agent, "agent", f1: 0.97, talk: 0.05)
-        // Measured: F1 0.80, talk +50 % (without the background evidence: F1 0.60, talk +132 %).
-        // The TV is learnt as background only once the call shows it talking over the agent, so
-        // the first seconds still count it.
-        check(c, a.customer, "customer", f1: 0.78, talk: 0.6)
+        // Measured: F1 0.83, talk +39 % (before segment anchors: F1 0.80, talk +50 %; without
+        // the background evidence: F1 0.60, talk +132 %). The TV's loudest stretches, as loud as
+        // the caller's softer words, still pass as the caller's where they take turns with the agent.
+        check(c, a.customer, "customer", f1: 0.82, talk: 0.45)
         let bg = try #require(a.quality.backgroundSpeech)
         #expect(bg.customer.detected)
         #expect(bg.agent.detected == false)
@@ -73,7 +73,8 @@ struct RecordedFixtureTests {
     func neighbouringAgents() throws {
         let (c, a) = try Self.call("neighbours.wav")
         check(c, a.customer, "customer", f1: 0.97, talk: 0.05)
-        // Measured: F1 0.65, talk +106 % (without the background evidence: F1 0.63, talk +117 %).
-        check(c, a.agent, "agent", f1: 0.63, talk: 1.1)
+        // Measured: F1 0.94, talk +12 % (before segment anchors, which keep the neighbours from
+        // stretching the agent's turns and joining them: F1 0.65, talk +106 %).
+        check(c, a.agent, "agent", f1: 0.93, talk: 0.15)
     }
 }

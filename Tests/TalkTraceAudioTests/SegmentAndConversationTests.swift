@@ -42,6 +42,53 @@ struct SegmentAndConversationTests {
         #expect(segments(murmur + talk + murmur) == [.accepted(startFrame: 120, endFrame: 210, peakDB: -20, steadiness: 0, flux: 0), .rejected])
     }
 
+    @Test("A caller answering 200 ms after the hold music stops is talk, not more of the music")
+    func musicThenAnswer() {
+        var p = ActivityParameters()
+        p.minStrongSeconds = 0.03
+        var b = SegmentBuilder(parameters: p, frameSeconds: 0.01)
+        var out: [SegmentBuilder.Outcome] = []
+        // 1.2 s of held notes (flux 0.0625, stability 0.875), a 200 ms pause (under the 300 ms
+        // bridge, over the 150 ms music pause), 1.5 s of speech (flux 0.75, stability 0.5).
+        let note = FrameFeatures(flux: 0.0625, stability: 0.875), voice = FrameFeatures(flux: 0.75, stability: 0.5)
+        for f in 0..<290 {
+            let sound = f < 120 || f >= 140
+            let d = FrameDecision(weak: sound, strong: sound, levelDB: -20, dropout: false, echo: false,
+                                  features: f < 120 ? note : voice)
+            if let o = b.push(d) { out.append(o) }
+        }
+        if let o = b.finish() { out.append(o) }
+        #expect(out == [.music(startFrame: 0, endFrame: 120),
+                        .accepted(startFrame: 140, endFrame: 290, peakDB: -20, steadiness: -0.25, flux: 0.75)])
+    }
+
+    /// Anchors of frames `0..<n` whose levels `level(frame)` gives, all near.
+    func anchors(_ n: Int, gate: Float = 14, _ level: (Int) -> Float) -> SegmentAnchors.Anchors? {
+        var a = SegmentAnchors()
+        for f in 0..<n { a.add(frame: 1000 + f, db: level(f)) }
+        return a.anchors(within: gate)
+    }
+
+    @Test("A talker 18 dB under the turn's loudest frames does not anchor it: trimmed, and split across a long stretch")
+    func segmentAnchors() throws {
+        // 10 frames at -20 dBFS, 70 at -38 (a TV behind the caller), 10 at -20: anchors are the
+        // loud frames only; the 71-frame gap leaves a pause of 71 - 15 - 21 = 35 frames between
+        // the reaches (head 15, tail 20), longer than the 15-frame bridge: two ranges.
+        let split = try #require(anchors(90) { $0 < 10 || $0 >= 80 ? -20 : -38 })
+        #expect(split == SegmentAnchors.Anchors(first: 1000, last: 1089, gapStart: 1009, gapEnd: 1080, count: 20))
+        #expect(split.extent(minFrames: 5, head: 15, tail: 20, bridge: 15) == [985..<1030, 1065..<1110])
+        // A 40-frame stretch leaves a 4-frame pause: bridged, one range, the stretch kept.
+        let short = try #require(anchors(60) { $0 < 10 || $0 >= 50 ? -20 : -38 })
+        #expect(short.extent(minFrames: 5, head: 15, tail: 20, bridge: 15) == [985..<1080])
+        // The participant's own softer words (-30, 10 dB under) anchor the turn: no gap at all.
+        let soft = try #require(anchors(90) { $0 < 10 || $0 >= 80 ? -20 : -30 })
+        #expect(soft.count == 90 && soft.gapEnd - soft.gapStart == 1)
+        // Too few anchors (one loud frame in TV-level sound): nothing.
+        let lone = try #require(anchors(50) { $0 == 25 ? -20 : -38 })
+        #expect(lone.extent(minFrames: 5, head: 15, tail: 20, bridge: 15).isEmpty)
+        #expect(SegmentAnchors().anchors(within: 14) == nil)
+    }
+
     func s(_ a: Double, _ b: Double) -> Segment { Segment(start: a, end: b) }
 
     @Test("Talk, silence, overlap and non-talk instances")

@@ -78,7 +78,7 @@ struct BatchTests {
         let failed = byPath[dir + "\(Self.idBad)_20260303T10:45_UTC.wav"]!
         #expect(failed["ContactId"] as? String == Self.idBad)
         #expect((failed["Error"] as? String)?.contains("not a readable audio file") == true)
-        #expect(failed["Analysis"] == nil)
+        #expect(failed["Analysis"] is NSNull)
         let a = byPath[dir + "\(Self.idA)_20260303T10:15_UTC.wav"]!["Analysis"] as! [String: Any]
         let agent = a["Agent"] as! [String: Any]
         #expect((agent["Segments"] as! [[Double]]).count == 1)

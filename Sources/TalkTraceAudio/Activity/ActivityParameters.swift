@@ -28,10 +28,18 @@ public struct ActivityParameters: Sendable, Equatable, Codable {
     public var tailSeconds = 0.4
     /// A candidate closes after this long without a strong frame, even if weak frames go on (s).
     public var releaseSeconds = 1.0
-    /// After the call, segments whose typical level (mean of their strong frames) is this many dB
-    /// below the channel's reference (the level half the channel's talk time reaches) are
-    /// dropped: a talker behind the caller, 14–20 dB down, never reaches it.
-    public var segmentLevelGate: Float = 8
+    /// After the call, segments whose level (`SegmentLevel`, the 80th percentile of their near
+    /// frames) is this many dB below the channel's reference (the level half the channel's talk
+    /// time reaches) are dropped: a talker behind the caller, 14–20 dB down, never reaches it.
+    /// Real callers' softer turns sit 8–10 dB under their loud ones (corpus-real: 8 dB dropped
+    /// a 1.2 s turn at −20 dBFS, the channel's reference being above −12).
+    public var segmentLevelGate: Float = 10
+    /// `SegmentAnchors`: a segment's extent is set by its near frames within this many dB of its
+    /// own loudest one (its anchors), plus `headSeconds` and `tailSeconds`, and it splits where
+    /// the anchors leave a pause longer than `bridgeSeconds` between those reaches. Within one turn the participant's words
+    /// come within it; a television or a neighbour 14–26 dB under the participant does not, so
+    /// their talk no longer stretches a turn or joins two (the same reasoning as `speechLevelGate`).
+    public var anchorLevelGate: Float = 14
     /// `BackgroundTalk`: two clusters of segment levels at least this far apart (dB) may be the
     /// participant and someone behind them. Segment levels are means of strong frames, which a
     /// background talker only reaches at its loudest, so the clusters' means sit 4–8 dB apart
@@ -59,6 +67,11 @@ public struct ActivityParameters: Sendable, Equatable, Codable {
     public var musicSteadiness: Float = 0.3
     public var musicLongSeconds = 6.0
     public var musicLongSteadiness: Float = 0.1
+    /// A candidate that is music so far closes at a pause this long (seconds), shorter than the
+    /// 300 ms bridge: a caller answering as the hold music stops (after 0.3 s on the eval
+    /// corpora) starts a candidate of their own. Music broken at a pause comes back together in
+    /// `absorbMusicFragments`.
+    public var musicPauseSeconds = 0.15
     /// A piece of a channel's sound within 5 s of music whose steadiness exceeds this is more of
     /// the music (the noise floor adapts to long music, so it comes back in pieces).
     public var musicFragmentSteadiness: Float = 0.15

@@ -13,10 +13,21 @@ import Foundation
 /// output; an array's items are encoded into the output as the array hands them over. What it
 /// holds is one object's member list per level and an output buffer handed to `write` every
 /// 64 KB.
+///
+/// `contract: true` (what `CallAnalysis.encoder` uses for every output) departs from Foundation
+/// twice more, for the published schema (`talktrace schema`): a number whose type is
+/// floating-point is always written as one (`12.0`, not `12`: engines that infer a column's type
+/// from the first rows — Spark, Athena's crawler — would otherwise make it an integer and fail on
+/// `12.5` later), and an optional member that is nil is written as `null` instead of left out, so
+/// every column of the schema is in every line.
 public final class AnalysisJSONEncoder {
     public let pretty: Bool
+    public let contract: Bool
 
-    public init(pretty: Bool = false) { self.pretty = pretty }
+    public init(pretty: Bool = false, contract: Bool = false) {
+        self.pretty = pretty
+        self.contract = contract
+    }
 
     public func encode<T: Encodable>(_ value: T) throws -> Data {
         var data = Data()
@@ -27,7 +38,7 @@ public final class AnalysisJSONEncoder {
     /// Encodes `value`, handing the text to `write` in pieces of about 64 KB, in order.
     public func encode<T: Encodable>(_ value: T, write: ([UInt8]) -> Void) throws {
         try withoutActuallyEscaping(write) { write in
-            let sink = JSONSink(pretty: pretty, write: write)
+            let sink = JSONSink(pretty: pretty, contract: contract, write: write)
             try sink.value(value, path: [], depth: 0)
             sink.finish()
         }
@@ -44,11 +55,14 @@ public final class AnalysisJSONEncoder {
 /// Where the text goes: a buffer handed to `write` whenever it passes 64 KB.
 final class JSONSink {
     let pretty: Bool
+    /// Floats written as floats, nil optionals as `null` (see `AnalysisJSONEncoder.contract`).
+    let contract: Bool
     private let write: ([UInt8]) -> Void
     var out: [UInt8] = []
 
-    init(pretty: Bool, write: @escaping ([UInt8]) -> Void) {
+    init(pretty: Bool, contract: Bool, write: @escaping ([UInt8]) -> Void) {
         self.pretty = pretty
+        self.contract = contract
         self.write = write
         out.reserveCapacity(1 << 16 + 4096)
     }
@@ -72,7 +86,7 @@ final class JSONSink {
     /// `JSONEncoder`, which applies the key strategy to coding keys, not to dictionary keys),
     /// anything else through its `encode(to:)`.
     func value<T: Encodable>(_ value: T, path: [any CodingKey], depth: Int) throws {
-        if writeScalar(value, into: &out) { return }
+        if writeScalar(value, into: &out, floatsAsFloats: contract) { return }
         // A cast to a concrete generic type, not to a protocol: the runtime checks the kind of
         // `T` first, where a protocol cast scans every conformance record once per type
         // (a third of a 1-minute call's instructions when this was `as? any Protocol`).
@@ -92,7 +106,7 @@ final class JSONSink {
         var index: [String: Int] = [:]
         var unique: [Member] = []
         unique.reserveCapacity(members.count)
-        for m in members {
+        for m in members where contract || !m.omittable {
             if let i = index[m.key] { unique[i] = m } else { index[m.key] = unique.count; unique.append(m) }
         }
         unique.sort { $0.key < $1.key }
@@ -119,6 +133,8 @@ final class JSONSink {
 /// its owner filled while encoding.
 struct Member {
     let key: String
+    /// A nil optional: written as `null` in contract mode, left out otherwise (as Foundation does).
+    var omittable = false
     let write: (JSONSink, Int) throws -> Void
 }
 
@@ -199,19 +215,21 @@ func writeString(_ s: String, into out: inout [UInt8]) {
 }
 
 @inline(__always)
-func writeNumber<F: BinaryFloatingPoint & CustomStringConvertible>(_ x: F, into out: inout [UInt8]) {
+func writeNumber<F: BinaryFloatingPoint & CustomStringConvertible>(_ x: F, into out: inout [UInt8], floatsAsFloats: Bool) {
     // JSON has no NaN or infinity: `null`, as for a value that is not there.
     if !x.isFinite { out.append(contentsOf: "null".utf8); return }
     let s = x.description
-    out.append(contentsOf: s.hasSuffix(".0") ? s.utf8.dropLast(2) : s.utf8[...])
+    // Swift writes `12.0`, `1e-07`, `1e+16`: always a float to a JSON reader. Foundation drops
+    // the `.0`.
+    out.append(contentsOf: !floatsAsFloats && s.hasSuffix(".0") ? s.utf8.dropLast(2) : s.utf8[...])
 }
 
 /// Writes the common scalars without going through `encode(to:)`; false for anything else.
 @inline(__always)
-func writeScalar<T: Encodable>(_ value: T, into out: inout [UInt8]) -> Bool {
+func writeScalar<T: Encodable>(_ value: T, into out: inout [UInt8], floatsAsFloats: Bool) -> Bool {
     switch value {
-    case let v as Double: writeNumber(v, into: &out)
-    case let v as Float: writeNumber(v, into: &out)
+    case let v as Double: writeNumber(v, into: &out, floatsAsFloats: floatsAsFloats)
+    case let v as Float: writeNumber(v, into: &out, floatsAsFloats: floatsAsFloats)
     case let v as Int: out.append(contentsOf: String(v).utf8)
     case let v as String: writeString(v, into: &out)
     case let v as Bool: out.append(contentsOf: (v ? "true" : "false").utf8)
@@ -292,6 +310,29 @@ struct KeyedText<Key: CodingKey>: KeyedEncodingContainerProtocol {
         let path = codingPath + [key]
         frame.members.append(Member(key: name(key)) { sink, depth in try sink.value(value, path: path, depth: depth) })
     }
+
+    /// A nil optional: `null` in contract mode, left out otherwise.
+    private mutating func absent(_ key: Key) {
+        frame.members.append(Member(key: name(key), omittable: true) { sink, _ in sink.out.append(contentsOf: "null".utf8) })
+    }
+
+    mutating func encodeIfPresent<T: Encodable>(_ value: T?, forKey key: Key) throws {
+        if let value { try encode(value, forKey: key) } else { absent(key) }
+    }
+    mutating func encodeIfPresent(_ value: Bool?, forKey key: Key) throws { if let value { try encode(value, forKey: key) } else { absent(key) } }
+    mutating func encodeIfPresent(_ value: String?, forKey key: Key) throws { if let value { try encode(value, forKey: key) } else { absent(key) } }
+    mutating func encodeIfPresent(_ value: Double?, forKey key: Key) throws { if let value { try encode(value, forKey: key) } else { absent(key) } }
+    mutating func encodeIfPresent(_ value: Float?, forKey key: Key) throws { if let value { try encode(value, forKey: key) } else { absent(key) } }
+    mutating func encodeIfPresent(_ value: Int?, forKey key: Key) throws { if let value { try encode(value, forKey: key) } else { absent(key) } }
+    mutating func encodeIfPresent(_ value: Int8?, forKey key: Key) throws { if let value { try encode(value, forKey: key) } else { absent(key) } }
+    mutating func encodeIfPresent(_ value: Int16?, forKey key: Key) throws { if let value { try encode(value, forKey: key) } else { absent(key) } }
+    mutating func encodeIfPresent(_ value: Int32?, forKey key: Key) throws { if let value { try encode(value, forKey: key) } else { absent(key) } }
+    mutating func encodeIfPresent(_ value: Int64?, forKey key: Key) throws { if let value { try encode(value, forKey: key) } else { absent(key) } }
+    mutating func encodeIfPresent(_ value: UInt?, forKey key: Key) throws { if let value { try encode(value, forKey: key) } else { absent(key) } }
+    mutating func encodeIfPresent(_ value: UInt8?, forKey key: Key) throws { if let value { try encode(value, forKey: key) } else { absent(key) } }
+    mutating func encodeIfPresent(_ value: UInt16?, forKey key: Key) throws { if let value { try encode(value, forKey: key) } else { absent(key) } }
+    mutating func encodeIfPresent(_ value: UInt32?, forKey key: Key) throws { if let value { try encode(value, forKey: key) } else { absent(key) } }
+    mutating func encodeIfPresent(_ value: UInt64?, forKey key: Key) throws { if let value { try encode(value, forKey: key) } else { absent(key) } }
 
     /// A nested container is filled by its owner now and written with the other members later.
     private func nested(_ key: Key) -> JSONTextEncoder {

@@ -79,9 +79,10 @@ extension CallAnalysis {
     public static let version = "0.1.0"
 
     /// The JSON encoder for analyses and every other output: PascalCase keys (`talkSeconds` ->
-    /// `TalkSeconds`), sorted, slashes unescaped, compact or pretty (see `AnalysisJSONEncoder`).
+    /// `TalkSeconds`), sorted, slashes unescaped, compact or pretty, floats as floats and every
+    /// optional member present (`null` when nil): the published schema (see `AnalysisJSONEncoder`).
     public static func encoder(pretty: Bool = false) -> AnalysisJSONEncoder {
-        AnalysisJSONEncoder(pretty: pretty)
+        AnalysisJSONEncoder(pretty: pretty, contract: true)
     }
 
     /// A JSON decoder reading what `encoder` writes.

@@ -32,6 +32,9 @@ struct ChannelTrack {
     /// Steadiness and flux of each segment (`MusicEvidence`), parallel to `segments`.
     var steadiness: [Float] = []
     var fluxes: [Float] = []
+    /// Each segment's anchors (`SegmentAnchors`: its near frames within `anchorLevelGate` of its
+    /// loudest), parallel to `segments`.
+    var anchors: [SegmentAnchors.Anchors] = []
     let parameters: ActivityParameters
     let levelGate: Float
     let frameSeconds: Double
@@ -56,6 +59,29 @@ struct ChannelTrack {
         if let outcome = builder.finish() { settle(outcome) }
         absorbMusicFragments()
         dropBackground()
+        trimToAnchors()
+    }
+
+    /// Sets each segment's extent from its anchors (`SegmentAnchors`): trimmed to them plus the
+    /// head and tail reaches, split where they leave a pause longer than the bridge. Never
+    /// extends a segment. After the music and level steps, which judge the segment as detected.
+    mutating func trimToAnchors() {
+        let fps = 1 / frameSeconds
+        let head = max(1, Int((parameters.headSeconds * fps).rounded()))
+        let tail = max(1, Int((parameters.tailSeconds * fps).rounded()))
+        let minFrames = max(1, Int((parameters.minStrongSeconds * fps).rounded()))
+        let bridge = max(1, Int((parameters.bridgeSeconds * fps).rounded()))
+        var kept: [Segment] = [], keptPeaks: [Float] = [], keptAnchors: [SegmentAnchors.Anchors] = []
+        for i in segments.indices {
+            let s = segments[i]
+            for r in anchors[i].extent(minFrames: minFrames, head: head, tail: tail, bridge: bridge) {
+                let piece = Segment(start: max(s.start, Double(r.lowerBound) * frameSeconds),
+                                    end: min(s.end, Double(r.upperBound) * frameSeconds))
+                guard piece.end > piece.start else { continue }
+                kept.append(piece); keptPeaks.append(peaks[i]); keptAnchors.append(anchors[i])
+            }
+        }
+        segments = kept; peaks = keptPeaks; anchors = keptAnchors
     }
 
     /// Pieces of music too short to be judged alone (a chord change, the last second before the
@@ -82,6 +108,7 @@ struct ChannelTrack {
             }
         }
         segments = segments.indices.filter { keep[$0] }.map { segments[$0] }
+        anchors = anchors.indices.filter { keep[$0] }.map { anchors[$0] }
         peaks = peaks.indices.filter { keep[$0] }.map { peaks[$0] }
         fluxes = fluxes.indices.filter { keep[$0] }.map { fluxes[$0] }
         steadiness = steadiness.indices.filter { keep[$0] }.map { steadiness[$0] }
@@ -99,12 +126,13 @@ struct ChannelTrack {
             reference = peaks[i]
             if acc >= total / 2 { break }
         }
-        var kept: [Segment] = [], keptPeaks: [Float] = []
-        for (s, p) in zip(segments, peaks) where p >= reference - levelGate {
-            kept.append(s); keptPeaks.append(p)
+        var kept: [Segment] = [], keptPeaks: [Float] = [], keptAnchors: [SegmentAnchors.Anchors] = []
+        for i in segments.indices where peaks[i] >= reference - levelGate {
+            kept.append(segments[i]); keptPeaks.append(peaks[i]); keptAnchors.append(anchors[i])
         }
         segments = kept
         peaks = keptPeaks
+        anchors = keptAnchors
         fluxes = []; steadiness = []  // no longer parallel; not needed after this point
     }
 
@@ -115,6 +143,7 @@ struct ChannelTrack {
             peaks.append(peak)
             fluxes.append(flux)
             steadiness.append(steady)
+            anchors.append(builder.closedAnchors)
             meter.settle(accepted: true)
         case let .music(start, end):
             music.append(Segment(start: Double(start) * frameSeconds, end: Double(end) * frameSeconds))

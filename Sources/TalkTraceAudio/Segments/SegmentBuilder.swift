@@ -28,8 +28,11 @@ extension Double {
 /// Weak frames form candidates; gaps shorter than `bridgeSeconds` are bridged. The participant's
 /// own (near) frames anchor the talk: a candidate reaches back at most `headSeconds` before its
 /// first near frame and on at most `tailSeconds` after its last, and it closes once
-/// `releaseSeconds` pass without one, so a background talker cannot stretch a segment or chain
-/// two apart. A closed candidate is music when its strong frames say so (`MusicEvidence`), else a
+/// `releaseSeconds` pass without a near frame within `anchorLevelGate` of its loudest so far, so a
+/// background talker, whose loudest frames may pass as near, cannot stretch a segment or chain
+/// two apart. A candidate that is music so far closes at a pause of `musicPauseSeconds`, not
+/// only at the 300 ms bridge: a caller who answers right as the hold music stops starts a
+/// candidate of their own, instead of joining the music's (and being called music). A closed candidate is music when its strong frames say so (`MusicEvidence`), else a
 /// segment if it holds `minStrongSeconds` of near frames and lasts `minSegmentSeconds`. Works frame by frame; memory holds only the current candidate.
 public struct SegmentBuilder: Sendable {
     /// What happened to a candidate when it closed.
@@ -51,6 +54,7 @@ public struct SegmentBuilder: Sendable {
     let headFrames: Int
     let tailFrames: Int
     let releaseFrames: Int
+    let musicPauseFrames: Int
     private(set) var candidateStart = -1
     private(set) var lastWeak = -1
     private var firstStrong = -1
@@ -59,8 +63,17 @@ public struct SegmentBuilder: Sendable {
     /// frames (which may be a background talker's or music) anchor music.
     private var firstNear = -1
     private var lastNear = -1
+    /// The candidate's loudest near level so far and the last near frame within
+    /// `anchorLevelGate` of it: a candidate closes after `releaseSeconds` without one, so a
+    /// talker behind the participant, 14–26 dB under, cannot hold it open (`SegmentAnchors`).
+    private var loudest: Float = -.infinity
+    private var lastAnchor = -1
     private var nearFrames = 0
     private var level = SegmentLevel()
+    /// Where the candidate's near frames fall by level (`SegmentAnchors`); `closedAnchors` holds
+    /// the anchors of the last accepted candidate, its frames within `anchorLevelGate` of its loudest.
+    private var anchors = SegmentAnchors()
+    public private(set) var closedAnchors = SegmentAnchors.Anchors()
     private var music = MusicEvidence()
     private let parameters: ActivityParameters
     private let frameSeconds: Double
@@ -76,6 +89,7 @@ public struct SegmentBuilder: Sendable {
         headFrames = frames(parameters.headSeconds)
         tailFrames = frames(parameters.tailSeconds)
         releaseFrames = frames(parameters.releaseSeconds)
+        musicPauseFrames = frames(parameters.musicPauseSeconds)
         self.parameters = parameters
         self.frameSeconds = frameSeconds
     }
@@ -90,13 +104,15 @@ public struct SegmentBuilder: Sendable {
         defer { frame &+= 1 }
         var outcome: Outcome?
         if candidateStart >= 0,
-           frame - lastWeak > bridgeFrames || (lastNear >= 0 && frame - lastNear > releaseFrames) {
+           frame - lastWeak > bridgeFrames || (lastAnchor >= 0 && frame - lastAnchor > releaseFrames)
+            || (frame - lastWeak == musicPauseFrames + 1 && music.isMusic(parameters, frameSeconds: frameSeconds)) {
             outcome = close()
         }
         if d.weak {
             if candidateStart < 0 {
                 candidateStart = frame; strongFrames = 0; firstStrong = -1; lastStrong = -1; level.reset()
-                nearFrames = 0; firstNear = -1; lastNear = -1
+                nearFrames = 0; firstNear = -1; lastNear = -1; anchors.reset()
+                loudest = -.infinity; lastAnchor = -1
                 music = MusicEvidence()
             }
             lastWeak = frame
@@ -110,7 +126,10 @@ public struct SegmentBuilder: Sendable {
                 nearFrames &+= 1
                 if firstNear < 0 { firstNear = frame }
                 lastNear = frame
+                if d.levelDB > loudest { loudest = d.levelDB }
+                if d.levelDB >= loudest - parameters.anchorLevelGate { lastAnchor = frame }
                 level.add(d.levelDB)
+                anchors.add(frame: frame, db: d.levelDB)
             }
         }
         return outcome
@@ -133,6 +152,7 @@ public struct SegmentBuilder: Sendable {
         let start = max(candidate, firstNear - headFrames)
         let end = min(lastWeak + 1, lastNear + 1 + tailFrames)
         if nearFrames >= minStrongFrames, end - start >= minFrames {
+            closedAnchors = anchors.anchors(within: parameters.anchorLevelGate) ?? SegmentAnchors.Anchors()
             return .accepted(startFrame: start, endFrame: end, peakDB: level.level ?? -120,
                              steadiness: music.steadiness, flux: music.meanFlux)
         }

@@ -13,6 +13,8 @@ public struct BatchOptions: Sendable {
     /// Reuse analyses already in OUT_DIR for files with the same path, size and modification time
     /// (S3 objects: the same key, size and ETag).
     public var resume = false
+    /// Files read ahead of the workers (slow-to-first-byte storage); 0: none.
+    public var readAhead = 0
     /// S3 objects read at once ahead of the analysis (recordings under `s3://` only).
     public var s3Reads = S3ReadAhead.defaultDepth
     public var analysis = AnalysisOptions()
@@ -74,15 +76,13 @@ public struct BatchResult: Sendable {
     public var outputDirectory: OutputDirectory? = nil
 }
 
-/// Stage 8: the nightly job. Reads the CTRs, finds the recordings, joins them, analyzes every
-/// recording on every core (one whole file per worker; each worker owns its buffers and FFT
-/// arrays, plans are shared), then hands the results to the output writers.
+/// The nightly job on one machine: `Manifest/` (walk the recordings folder) → `Analyze/` (every
+/// recording on every core: the pool a shard uses, given the whole manifest) → `Join/` (the same
+/// join `talktrace join` runs over shards) → `Output/`. The CTRs are read while the folder is
+/// walked, so the workers can already write each analysis with its contact; the bytes are the
+/// same as when the join sets it afterwards.
 public enum BatchRunner {
     public static let cacheName = ".talktrace-cache.jsonl"
-
-    /// Test hook for the crash drill: a recording whose relative path contains this text traps
-    /// the process as a bug in the analyzer would (`TALKTRACE_FAULT_CRASH_ON`).
-    static let crashOn = ProcessInfo.processInfo.environment["TALKTRACE_FAULT_CRASH_ON"].flatMap { $0.isEmpty ? nil : $0 }
 
     public static func run(
         _ options: BatchOptions, progress: @escaping @Sendable (BatchProgress) -> Void = { _ in }
@@ -92,14 +92,12 @@ public enum BatchRunner {
         // The CTRs are read while the recordings are listed: both come before any analysis.
         nonisolated(unsafe) var store: ContactStore?
         let reading = Background { () throws(PipelineError) in
-            do throws(RecordsError) { store = try ContactStore(paths: options.ctrPaths, spoolDirectory: options.outputDirectory) } catch {
-                throw PipelineError("CTRs: \(error.message)")
-            }
+            store = try Join.readContacts(options.ctrPaths, spoolDirectory: options.outputDirectory)
         }
         // (Not `Result { … }`: its typed-throws initializer crashed here in Swift 6.3 debug builds.)
         var listingError: PipelineError?
         var listed: [RecordingFile] = []
-        do { listed = try RecordingFinder.find(in: options.recordingsDirectory) } catch { listingError = error }
+        do { listed = try Manifest.make(directory: options.recordingsDirectory).1 } catch { listingError = error }
         try reading.wait()
         if let listingError { throw listingError }
         let recordings = listed
@@ -111,135 +109,18 @@ public enum BatchRunner {
         let cache = try AnalysisCache(path: cachePath, keep: options.resume)
         let settings = AnalysisCache.settings(options.analysis)
         let keys = recordings.map { AnalysisCache.Key($0, settings: settings) }
-
-        let results = ResultSlots(count: recordings.count)
-        var todo: [Int] = []
-        var reused = [Bool](repeating: false, count: recordings.count)
-        for (i, file) in recordings.enumerated() {
-            if let problem = file.problem {
-                results.set(i, .error("\(file.relativePath): \(problem)"), nil)
-            } else if let entry = cached[keys[i]] {
-                results.set(i, entry, nil)
-                reused[i] = true
-            } else {
-                todo.append(i)
-            }
-        }
-        let totalBytes = recordings.reduce(Int64(0)) { $0 + $1.size }
-        let todoBytes = todo.reduce(Int64(0)) { $0 + recordings[$1].size }
-        let counters = Counters(bytesDone: totalBytes - todoBytes, done: recordings.count - todo.count)
-        let jobs = max(1, min(options.jobs, max(todo.count, 1)))
-        let analysisStart = Date()
-        let report: @Sendable () -> Void = {
-            let s = counters.snapshot()
-            progress(BatchProgress(done: s.done, total: recordings.count, failed: s.failed, audioSeconds: s.audio,
-                                   elapsed: Date().timeIntervalSince(analysisStart), bytesDone: s.bytes, bytesTotal: totalBytes))
-        }
-        report()
-        let next = Counter()
-        let stop = Flag()
-        let group = DispatchGroup()
-        let analysisOptions = options.analysis
-        let todoList = todo
-        let crashOn = Self.crashOn
-        // Recordings in S3: their first bytes fetched ahead, many at once, in the order taken.
-        let readAhead = todoList.contains { S3Location.isS3(recordings[$0].path) }
-            ? S3ReadAhead(files: todoList.map { recordings[$0] }, depth: options.s3Reads) : nil
-        defer { readAhead?.cancel() }
-        CrashGuard.install(workers: jobs, cacheFD: cache.fileDescriptor)
-        defer { CrashGuard.uninstall() }
-        for worker in 0..<jobs {
-            group.enter()
-            Thread.detachNewThread {
-                defer { group.leave() }
-                let altStack = CrashGuard.enterThread()
-                defer { CrashGuard.leaveThread(altStack) }
-                let encoder = CallAnalysis.encoder()
-                while !stop.isSet {
-                    let k = next.increment()
-                    guard k < todoList.count else { return }
-                    let i = todoList[k]
-                    let file = recordings[i]
-                    do throws(PipelineError) {
-                        try cache.append(AnalysisCache.startedLine(keys[i]))
-                    } catch {
-                        stop.set(error)
-                        return
-                    }
-                    CrashGuard.arm(slot: worker, line: AnalysisCache.crashedLine(keys[i]), message: Array(
-                        "talktrace: \(OneLine.sanitize(file.relativePath)): the analysis crashed TalkTrace (a bug: please report it with this file); run the batch again with --resume to record it as failed and go on\n".utf8))
-                    let entry: AnalysisCache.Entry
-                    var json: Data?
-                    do {
-                        if let crashOn, file.relativePath.contains(crashOn) { Self.trap() }
-                        var a: CallAnalysis
-                        if let readAhead {
-                            let source: any ByteSource
-                            do throws(StorageError) { source = try readAhead.take(k) } catch {
-                                throw AudioInputError(path: file.path, problem: error.problem(of: file.path))
-                            }
-                            a = try CallAnalyzer.analyze(source: source, options: analysisOptions)
-                        } else {
-                            a = try CallAnalyzer.analyze(path: file.path, options: analysisOptions)
-                        }
-                        let match = matcher.matches[i]
-                        a.recording.path = file.relativePath
-                        a.recording.location = match?.location
-                        a.recording.contactId = match?.contactId
-                        json = try? encoder.encode(a)
-                        entry = .analysis(a)
-                    } catch {
-                        entry = .error("\(error)")
-                    }
-                    CrashGuard.disarm(slot: worker)
-                    do throws(PipelineError) {
-                        try cache.finish(keys[i], entry, analysisJSON: json)
-                    } catch {
-                        stop.set(error)
-                        return
-                    }
-                    results.set(i, entry, json)
-                    counters.add(bytes: file.size, audio: entry.audioSeconds, failed: entry.isError)
-                }
-            }
-        }
-        // Report while the workers run.
-        while group.wait(timeout: .now() + 0.25) == .timedOut { report() }
-        report()
-        if let error = stop.error { throw error }
-        try cache.close()
-
-        var out: [RecordingResult] = []
-        var byContact: [String: [Int]] = [:]
-        let encoder = CallAnalysis.encoder()
-        for (i, file) in recordings.enumerated() {
-            let match = matcher.matches[i]
-            var r = RecordingResult(file: file, match: match)
-            let (entry, json) = results.get(i)
-            switch entry {
-            case .analysis(var a):
-                a.recording.path = file.relativePath
-                a.recording.location = match?.location
-                a.recording.contactId = match?.contactId
-                r.analysis = a
-                // The worker's encoding, unless the analysis came from --resume's cache (whose
-                // location and contact may predate these CTRs).
-                r.analysisJSON = json ?? (try? encoder.encode(a))
-                if let match, let contact = contacts.contact(id: match.contactId) {
-                    r.crossCheck = CrossCheck(recordingSeconds: a.recording.durationSeconds, contact: contact)
-                }
-            case .error(let e):
-                r.error = e
-            case nil:
-                r.error = "\(file.relativePath): not analyzed (internal error)"
-            }
-            r.reused = reused[i]
-            if let match { byContact[match.contactId, default: []].append(i) }
-            out.append(r)
-        }
-        return BatchResult(recordings: out, contacts: contacts, analysesByContact: byContact,
-                           wallSeconds: Date().timeIntervalSince(started), jobs: jobs,
-                           analyzedSeconds: counters.snapshot().audio, outputDirectory: outputs)
+        let matches = matcher.matches
+        let outcome = try AnalysisPool.run(AnalysisPool.Work(
+            recordings: recordings, keys: keys, cached: cached, cache: cache, options: options.analysis,
+            jobs: options.jobs, readAhead: options.readAhead, s3Reads: options.s3Reads, annotate: { i, a in
+                a.recording.location = matches[i]?.location
+                a.recording.contactId = matches[i]?.contactId
+            }), progress: progress)
+        let (results, byContact) = Join.assemble(recordings: recordings, entries: outcome.entries, reused: outcome.reused,
+                                                 contacts: contacts, matcher: matcher)
+        return BatchResult(recordings: results, contacts: contacts, analysesByContact: byContact,
+                           wallSeconds: Date().timeIntervalSince(started), jobs: outcome.jobs,
+                           analyzedSeconds: outcome.analyzedSeconds, outputDirectory: outputs)
     }
 
     /// What a trap in the analyzer does (the crash drill's fault).

@@ -1,4 +1,5 @@
 import Foundation
+import TalkTraceStorage
 
 /// Buffered writes to a file descriptor that report every failure (a full disk, a closed pipe,
 /// `/dev/full`) as a one-line `PipelineError` naming the file, instead of trapping. Used for every
@@ -65,16 +66,8 @@ public final class FileWriter: @unchecked Sendable {
 
     private func drain() {
         guard failure == nil else { buffer.removeAll(keepingCapacity: true); return }
-        var done = 0
-        while done < buffer.count {
-            let n = buffer.withUnsafeBytes { Foundation.write(fd, $0.baseAddress! + done, $0.count - done) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                failure = PipelineError("\(name): cannot write (\(String(cString: strerror(errno))))")
-                break
-            }
-            done += n
-        }
+        let (done, error) = Descriptor.writeAll(fd, buffer)
+        if let error { failure = PipelineError("\(name): cannot write (\(error))") }
         bytesWritten += Int64(done)
         buffer.removeAll(keepingCapacity: true)
     }

@@ -82,23 +82,19 @@ public enum OutputFiles {
         return summary
     }
 
-    /// `{"Path":…,"ContactId":…,"MatchedBy":…,"Location":…,"CrossCheck":…,"Analysis"|"Error":…}`.
+    /// `{"Path":…,"ContactId":…,"MatchedBy":…,"Location":…,"SizeBytes":…,"CrossCheck":…,"Analysis":…,"Error":…}`:
+    /// every member in every line (`null` when it does not apply), as the schema says.
     static func recordingLine(_ r: RecordingResult, analysis: Data?, encoder: AnalysisJSONEncoder) -> Data {
         func json<T: Encodable>(_ v: T) -> String {
             (try? encoder.encode(v)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
         }
         var s = "{\"Path\":\(json(r.file.relativePath)),\"ContactId\":\(json(r.match?.contactId)),"
         s += "\"MatchedBy\":\(json(r.match?.by.rawValue)),\"Location\":\(json(r.match?.location)),"
-        s += "\"SizeBytes\":\(r.file.size)"
-        if let check = r.crossCheck { s += ",\"CrossCheck\":\(json(check))" }
+        s += "\"SizeBytes\":\(r.file.size),\"CrossCheck\":\(r.crossCheck.map { json($0) } ?? "null")"
         var out = Data(s.utf8)
-        if let analysis {
-            out.append(contentsOf: Array(",\"Analysis\":".utf8))
-            out.append(analysis)
-        } else {
-            out.append(contentsOf: Array(",\"Error\":\(json(r.error ?? "not analyzed"))".utf8))
-        }
-        out.append(0x7d)
+        out.append(contentsOf: Array(",\"Analysis\":".utf8))
+        out.append(analysis ?? Data("null".utf8))
+        out.append(contentsOf: Array(",\"Error\":\(analysis == nil ? json(r.error ?? "not analyzed") : "null")}".utf8))
         return out
     }
 }

@@ -17,7 +17,7 @@ import TalkTraceRecords
 ///   analysis_json)`
 /// - `channel_metrics(recording_id, participant, talk_seconds, talk_ratio, segment_count,
 ///   longest_monologue_seconds, speech_level_dbfs, noise_floor_dbfs, snr_db, peak_dbfs,
-///   clipped_ratio, dropout_seconds, loudness_mean)`
+///   clipped_ratio, dropout_seconds, loudness_mean, gated_silence_seconds)`
 /// - `segments(recording_id, participant, start_seconds, end_seconds)`
 /// - `non_talk(recording_id, begin_seconds, end_seconds, duration_seconds)`
 /// - `interruptions(recording_id, by_participant, begin_seconds, end_seconds, overlap_seconds)`
@@ -70,7 +70,7 @@ enum SQLiteExport {
               recording_id INTEGER NOT NULL REFERENCES recordings(recording_id), participant TEXT NOT NULL,
               talk_seconds REAL, talk_ratio REAL, segment_count INTEGER, longest_monologue_seconds REAL,
               speech_level_dbfs REAL, noise_floor_dbfs REAL, snr_db REAL, peak_dbfs REAL, clipped_ratio REAL,
-              dropout_seconds REAL, loudness_mean REAL, PRIMARY KEY (recording_id, participant));
+              dropout_seconds REAL, loudness_mean REAL, gated_silence_seconds REAL, PRIMARY KEY (recording_id, participant));
             CREATE TABLE segments (
               recording_id INTEGER NOT NULL REFERENCES recordings(recording_id), participant TEXT NOT NULL,
               start_seconds REAL NOT NULL, end_seconds REAL NOT NULL);
@@ -116,10 +116,10 @@ enum SQLiteExport {
             guard let a else { continue }
             for (who, ch) in [("AGENT", a.agent), ("CUSTOMER", a.customer)] {
                 let l = ch.levels
-                try db.cachedStatement(sql: "INSERT INTO channel_metrics VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)").execute(
+                try db.cachedStatement(sql: "INSERT INTO channel_metrics VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)").execute(
                     arguments: [id, who, ch.talkSeconds, ch.talkRatio, ch.segmentCount, ch.longestMonologueSeconds,
                                 l.speechLevelDbfs, l.noiseFloorDbfs, l.snrDb, l.peakDbfs, l.clippedRatio, l.dropoutSeconds,
-                                ch.loudness.mean])
+                                ch.loudness.mean, l.gatedSilenceSeconds])
                 let insert = try db.cachedStatement(sql: "INSERT INTO segments VALUES (?,?,?,?)")
                 for s in ch.segments { try insert.execute(arguments: [id, who, s.start, s.end]) }
             }

@@ -288,15 +288,9 @@ final class Spool: @unchecked Sendable {
     }
 
     private func writeOut() {
-        var done = 0
-        while done < buffer.count {
-            let n = buffer.withUnsafeBytes { Foundation.write(fd, $0.baseAddress! + done, $0.count - done) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                failure = RecordsError("cannot write the CTR spool file (\(String(cString: strerror(errno))))")
-                return
-            }
-            done += n
+        if let error = Descriptor.writeAll(fd, buffer).failure {
+            failure = RecordsError("cannot write the CTR spool file (\(error))")
+            return
         }
         flushed += Int64(buffer.count)
         buffer.removeAll(keepingCapacity: true)
