@@ -15,7 +15,7 @@ extension TalkTrace {
                 """)
 
         @Argument(help: ArgumentHelp(
-            "The recording (stereo WAV or any format libsndfile reads): a file, s3://bucket/key (read as it is analyzed, nothing written to disk), or - to read it from standard input. With --jsonl and no file: paths are read from standard input, one a line.",
+            "The recording (stereo WAV or any format libsndfile reads), or s3://bucket/key (read as it is analyzed, nothing written to disk); - reads it from standard input. With --jsonl and no file: paths are read from standard input, one a line.",
             valueName: "file"))
         var file: String?
 

@@ -42,6 +42,10 @@ extension TalkTrace {
             valueName: "n"))
         var readAhead: Int = 0
 
+        @Option(name: .customLong("s3-reads"), help: ArgumentHelp(
+            "S3 objects read at once ahead of the analysis, for recordings under s3:// (each holds at most 4 MiB in memory).", valueName: "n"))
+        var s3Reads: Int = S3ReadAhead.defaultDepth
+
         @Option(name: .customLong("ctr"), help: ArgumentHelp(
             "A CTR file or a directory of them (walked recursively). Repeat for more. Optional: without CTRs every recording is unmatched.",
             valueName: "path"))
@@ -53,10 +57,6 @@ extension TalkTrace {
         @Option(name: .customLong("jobs"), help: ArgumentHelp(
             "Recordings analyzed in parallel (default: all \(ProcessInfo.processInfo.activeProcessorCount) cores).", valueName: "n"))
         var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
-
-        @Option(name: .customLong("s3-reads"), help: ArgumentHelp(
-            "S3 objects read at once ahead of the analysis, for recordings under s3:// (each holds at most 4 MiB in memory).", valueName: "n"))
-        var s3Reads: Int = S3ReadAhead.defaultDepth
 
         @Flag(help: "Skip recordings already analyzed into OUT_DIR by an earlier (possibly interrupted or killed) run: same relative path, same file (device, inode, size, modification time; links followed) and same analysis settings (S3: same key, size and ETag). A recording that crashed an earlier run is recorded as failed instead of analyzed again.")
         var resume = false
@@ -71,8 +71,8 @@ extension TalkTrace {
 
         func validate() throws {
             if jobs < 1 { throw ValidationError("--jobs must be at least 1 (got \(jobs))") }
-            if s3Reads < 1 || s3Reads > 1024 { throw ValidationError("--s3-reads must be 1 to 1024 (got \(s3Reads))") }
             if readAhead < 0 { throw ValidationError("--read-ahead must be 0 or more (got \(readAhead))") }
+            if s3Reads < 1 || s3Reads > 1024 { throw ValidationError("--s3-reads must be 1 to 1024 (got \(s3Reads))") }
             if manifest != nil || shard != nil {
                 if manifest == nil { throw ValidationError("--shard needs --manifest (make one with talktrace manifest RECORDINGS_DIR --out manifest.jsonl)") }
                 if shard == nil { throw ValidationError("--manifest needs --shard INDEX/COUNT (0/1 for all of it), then talktrace join") }
@@ -88,8 +88,8 @@ extension TalkTrace {
             var options = BatchOptions(recordingsDirectory: recordingsDirectory!, ctrPaths: ctr, outputDirectory: out)
             options.jobs = jobs
             options.readAhead = readAhead
-            options.resume = resume
             options.s3Reads = s3Reads
+            options.resume = resume
             options.analysis = AnalysisOptions(channelMap: channels.channelMap)
             let reporter = ProgressReporter(enabled: !quiet)
             let result: BatchResult

@@ -17,7 +17,8 @@ and, as configured by POST /__proxy/config {"latency": s, "faults": bool, "doome
   a third answer 503 SlowDown the first time and drop the connection without a reply the second;
   another third get their headers and half the body, then the connection closes; the rest pass;
 - a request whose path contains `doomed` always gets 503 SlowDown.
-GET /__proxy/stats counts what it did. Everything is bounded: it exits with its parent."""
+GET /__proxy/stats counts what it did. GET /__proxy/credentials is a container credentials
+endpoint that hands out the stale session first and the live one after. Everything is bounded: it exits with its parent."""
 import json, os, socket, sys, threading, time, zlib
 import http.client
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -110,6 +111,15 @@ class Proxy(BaseHTTPRequestHandler):
     def handle_any(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        if self.path == "/__proxy/credentials":
+            # A container credentials endpoint: the stale session first, the live one after, so a
+            # client must notice the refusal and fetch its credentials again.
+            with lock:
+                stats["credentials"] = stats.get("credentials", 0) + 1
+                use = creds_out["staleSession"] if stats["credentials"] == 1 else creds_out["session"]
+            expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+            return self.local(200, json.dumps({"AccessKeyId": use["accessKeyId"], "SecretAccessKey": use["secretAccessKey"],
+                                               "Token": use["sessionToken"], "Expiration": expires}).encode())
         if self.path.startswith("/__proxy/"):
             with lock:
                 if self.path == "/__proxy/config" and self.command == "POST":
@@ -160,10 +170,10 @@ class Proxy(BaseHTTPRequestHandler):
 
 proxy = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
 proxy.daemon_threads = True
-json.dump({"motoPort": moto_port, "accessKeyId": key["AccessKeyId"], "secretAccessKey": key["SecretAccessKey"],
+creds_out = {"motoPort": moto_port, "accessKeyId": key["AccessKeyId"], "secretAccessKey": key["SecretAccessKey"],
            "session": {"accessKeyId": session["AccessKeyId"], "secretAccessKey": session["SecretAccessKey"], "sessionToken": session["SessionToken"]},
-           "staleSession": {"accessKeyId": session["AccessKeyId"], "secretAccessKey": session["SecretAccessKey"], "sessionToken": stale["SessionToken"]}},
-          open(spec["out"], "w"))
+           "staleSession": {"accessKeyId": session["AccessKeyId"], "secretAccessKey": session["SecretAccessKey"], "sessionToken": stale["SessionToken"]}}
+json.dump(creds_out, open(spec["out"], "w"))
 with open(port_file + ".tmp", "w") as f: f.write(str(proxy.server_address[1]))
 os.rename(port_file + ".tmp", port_file)
 parent = os.getppid()

@@ -110,6 +110,28 @@ struct S3Tests {
         #expect(h.stats()["requests"]! <= 12)  // HeadBucket, two listings, four CTR objects: no recording read again
     }
 
+    @Test("manifest of an S3 prefix, two shards reading S3, join with CTRs from S3: the one-machine local batch's outputs")
+    func manifestShardsJoin() throws {
+        let (local, _, h) = Self.setup
+        h.proxy()
+        let dir = TestSupport.temporaryDirectory("s3-shards").path
+        let outLocal = dir + "/local", manifest = dir + "/manifest.jsonl", out = dir + "/shards", final = dir + "/final"
+        #expect(try Self.run(["batch", local, "--ctr", TestSupport.fixture("ctr"), "--out", outLocal, "--quiet"], [:]).status == 0)
+        let m = try Self.run(["manifest", "s3://\(h.bucket)/\(Self.day)", "--out", manifest], h.environment)
+        #expect(m.status == 0, "\(m.stderr)")
+        let lines = try String(contentsOfFile: manifest, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 10)
+        #expect(lines[0] == "{\"Root\":\"s3://\(h.bucket)/\(Self.day)\",\"TalkTraceManifest\":1}")
+        #expect(lines.dropFirst().allSatisfy { $0.hasPrefix("{\"ETag\":\"") && $0.contains("\"SizeBytes\":") })
+        for shard in ["0/2", "1/2"] {
+            let r = try Self.run(["batch", "--manifest", manifest, "--shard", shard, "--out", out, "--quiet"], h.environment)
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        let j = try Self.run(["join", out, "--ctr", "s3://\(h.bucket)/ctr/", "--out", final], h.environment)
+        #expect(j.status == 0, "\(j.stderr)")
+        try Self.expectSameOutputs(outLocal, final, skipping: ["truncated"])
+    }
+
     @Test("analyze s3://… prints what analyze prints for the local file; a missing object or a wrong secret is one line")
     func analyzeObject() throws {
         let (local, _, h) = Self.setup

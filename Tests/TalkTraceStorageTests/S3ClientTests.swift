@@ -131,6 +131,23 @@ import _TestSupport
         #expect(try client(env).get(bucket: h.bucket, key: Self.keys[0]) == Self.content(0))
     }
 
+    /// Temporary credentials that S3 refuses as stale are fetched again, once, and the request
+    /// goes through: the container endpoint hands out a stale session token first.
+    @Test func staleTemporaryCredentialsAreFetchedAgain() throws {
+        let h = Self.harness
+        var env = h.environment
+        env["AWS_ACCESS_KEY_ID"] = nil
+        env["AWS_SECRET_ACCESS_KEY"] = nil
+        env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = h.server.url + "/__proxy/credentials"
+        env["AWS_REGION"] = "eu-west-1"
+        h.proxy()
+        let c = client(env)
+        #expect(try c.get(bucket: h.bucket, key: Self.keys[5]) == Self.content(5))
+        let s = h.stats()
+        #expect(s["credentials"] == 2 && s["requests"] == 2, "\(s)")  // refused with InvalidToken, then read
+        #expect(try c.credentials.credentials().source == "container endpoint \(h.server.url)/__proxy/credentials")
+    }
+
     @Test func throttlingAndDroppedConnectionsAreRetried() throws {
         let h = Self.harness
         let c = client(pageSize: 7)

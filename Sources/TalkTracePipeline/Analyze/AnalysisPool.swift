@@ -20,7 +20,7 @@ enum AnalysisPool {
         /// Files read ahead of the workers (into the page cache), for storage slow to the first
         /// byte; 0 reads nothing ahead.
         var readAhead: Int
-        /// S3 objects read at once ahead of the workers, for recordings under `s3://`.
+        /// S3 objects (`s3://` paths) read at once ahead of the workers (`S3ReadAhead`).
         var s3Reads: Int = S3ReadAhead.defaultDepth
         /// Called by the worker on each analysis before it is encoded (the one-machine batch sets
         /// the CTR location and contact here; a shard knows no CTRs).
@@ -75,12 +75,11 @@ enum AnalysisPool {
         let todoList = todo
         let crashOn = Self.crashOn
         let annotate = work.annotate
-        // Recordings in S3: their bytes fetched ahead, many at once, in the order taken; local
-        // files: read into the page cache ahead when asked (--read-ahead).
-        let inS3 = todoList.contains { S3Location.isS3(recordings[$0].path) }
-        let s3ReadAhead = inS3 ? S3ReadAhead(files: todoList.map { recordings[$0] }, depth: work.s3Reads) : nil
+        // Recordings in S3: their first bytes fetched ahead, many at once, in the order taken.
+        let s3 = todoList.contains { S3Location.isS3(recordings[$0].path) }
+        let s3ReadAhead = s3 ? S3ReadAhead(files: todoList.map { recordings[$0] }, depth: work.s3Reads) : nil
         defer { s3ReadAhead?.cancel() }
-        let readAhead = ReadAhead(paths: todoList.map { recordings[$0].path }, depth: inS3 ? 0 : work.readAhead)
+        let readAhead = ReadAhead(paths: todoList.map { recordings[$0].path }, depth: s3 ? 0 : work.readAhead)
         CrashGuard.install(workers: jobs, cacheFD: cache.fileDescriptor)
         defer { CrashGuard.uninstall() }
         for worker in 0..<jobs {

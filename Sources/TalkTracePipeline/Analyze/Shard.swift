@@ -92,8 +92,10 @@ public enum Shard {
         var keys: [AnalysisCache.Key] = []
         for i in share {
             let e = manifest.entries[i]
-            var file = RecordingFile(relativePath: e.path, path: (root as NSString).appendingPathComponent(e.path),
-                                     size: e.sizeBytes, modified: e.modifiedTime)
+            // (An s3:// root is joined as text: NSString would fold its "//".)
+            let path = S3Location.isS3(root) ? (root.hasSuffix("/") ? root : root + "/") + e.path
+                : (root as NSString).appendingPathComponent(e.path)
+            var file = RecordingFile(relativePath: e.path, path: path, size: e.sizeBytes, modified: e.modifiedTime, etag: e.etag)
             file.problem = check(file, root: root)
             recordings.append(file)
             keys.append(AnalysisCache.Key(file, settings: settings))
@@ -143,6 +145,7 @@ public enum Shard {
     /// Why a manifest entry cannot be analyzed on this node, or nil.
     static func check(_ file: RecordingFile, root: String) -> String? {
         if let p = file.problem { return p }
+        if S3Location.isS3(file.path) { return nil }  // read (and its ETag checked) when analyzed
         var st = stat()
         guard stat(file.path, &st) == 0 else {
             let e = errno

@@ -23,12 +23,16 @@ public struct Manifest: Sendable, Equatable {
         /// Seconds since 1970.
         public var modifiedTime: Double
         public var problem: String?
+        /// An S3 object's ETag (`"ETag"`; the manifest's root is then an `s3://` prefix): with the
+        /// key and the size it says which object the shard must read.
+        public var etag: String?
 
-        public init(path: String, sizeBytes: Int64, modifiedTime: Double, problem: String? = nil) {
+        public init(path: String, sizeBytes: Int64, modifiedTime: Double, problem: String? = nil, etag: String? = nil) {
             self.path = path
             self.sizeBytes = sizeBytes
             self.modifiedTime = modifiedTime
             self.problem = problem
+            self.etag = etag
         }
     }
 
@@ -45,8 +49,10 @@ public struct Manifest: Sendable, Equatable {
     /// The recordings under `directory` (the same walk as a one-machine batch).
     public static func make(directory: String) throws(PipelineError) -> (Manifest, [RecordingFile]) {
         let files = try RecordingFinder.find(in: directory)
-        let entries = files.map { Entry(path: $0.relativePath, sizeBytes: $0.size, modifiedTime: $0.modified, problem: $0.problem) }
-        let root = directory.hasPrefix("/") ? directory : FileManager.default.currentDirectoryPath + "/" + directory
+        let entries = files.map { Entry(path: $0.relativePath, sizeBytes: $0.size, modifiedTime: $0.modified, problem: $0.problem, etag: $0.etag) }
+        // An S3 prefix's root is the folder its relative paths start from (`S3Listing.root`).
+        let root = S3Location.isS3(directory) ? S3Listing.root(directory)
+            : directory.hasPrefix("/") ? directory : FileManager.default.currentDirectoryPath + "/" + directory
         return (Manifest(entries: entries, root: root), files)
     }
 
@@ -55,7 +61,10 @@ public struct Manifest: Sendable, Equatable {
     public var id: String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         func add(_ s: String) { for b in s.utf8 { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 }; hash = (hash ^ 0x0a) &* 0x100_0000_01b3 }
-        for e in entries { add(e.path); add("\(e.sizeBytes)"); add("\(e.modifiedTime)"); add(e.problem ?? "") }
+        for e in entries {
+            add(e.path); add("\(e.sizeBytes)"); add("\(e.modifiedTime)"); add(e.problem ?? "")
+            if let etag = e.etag { add(etag) }  // S3 entries only: a local manifest's id is unchanged
+        }
         let s = String(hash, radix: 16)
         return String(repeating: "0", count: 16 - s.count) + s
     }
@@ -108,7 +117,7 @@ public struct Manifest: Sendable, Equatable {
         var out = ""
         if let root { out += "{\"Root\":\(json(root)),\"TalkTraceManifest\":1}\n" }
         for e in entries {
-            out += "{\"ModifiedTime\":\(e.modifiedTime),\"Path\":\(json(e.path))"
+            out += "{" + (e.etag.map { "\"ETag\":\(json($0))," } ?? "") + "\"ModifiedTime\":\(e.modifiedTime),\"Path\":\(json(e.path))"
             if let p = e.problem { out += ",\"Problem\":\(json(p))" }
             out += ",\"SizeBytes\":\(e.sizeBytes)}\n"
         }
@@ -159,7 +168,7 @@ public struct Manifest: Sendable, Equatable {
             }
             if let earlier = seen[path] { throw fail("\(path) is listed twice (also line \(earlier))") }
             seen[path] = lineNumber
-            entries.append(Entry(path: path, sizeBytes: size, modifiedTime: modified, problem: object.problem))
+            entries.append(Entry(path: path, sizeBytes: size, modifiedTime: modified, problem: object.problem, etag: object.etag))
         }
         return Manifest(entries: entries, root: root)
     }
@@ -181,8 +190,9 @@ private struct Line: Decodable {
     var problem: String?
     var talkTraceManifest: Int?
     var root: String?
+    var etag: String?
     enum CodingKeys: String, CodingKey {
-        case path = "Path", sizeBytes = "SizeBytes", modifiedTime = "ModifiedTime", problem = "Problem"
+        case path = "Path", sizeBytes = "SizeBytes", modifiedTime = "ModifiedTime", problem = "Problem", etag = "ETag"
         case talkTraceManifest = "TalkTraceManifest", root = "Root"
     }
 }

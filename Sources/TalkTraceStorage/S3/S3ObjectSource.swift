@@ -111,6 +111,18 @@ public final class S3ObjectSource: ByteSource, @unchecked Sendable {
 
 /// S3 listings as `FoundFile`s, so a batch (or a manifest) treats an S3 prefix like a folder.
 public enum S3Listing {
+    /// The prefix up to and including its last `/` ("" when it has none).
+    static func folder(of prefix: String) -> String {
+        prefix.contains("/") ? String(prefix[...prefix.lastIndex(of: "/")!]) : ""
+    }
+
+    /// `s3://bucket/folder/`: what the relative paths of `list(url)` are relative to (a
+    /// manifest's Root).
+    public static func root(_ url: String) -> String {
+        guard let location = S3Location(url) else { return url }
+        return "s3://\(location.bucket)/" + folder(of: location.key)
+    }
+
     /// The objects under `url` (`s3://bucket/prefix`) whose relative path passes `include`, sorted
     /// by relative path. The relative path is the key after the prefix's last `/` (what
     /// `aws s3 sync s3://bucket/prefix/ DIR` puts under DIR), so a batch over S3 and one over a
@@ -118,7 +130,7 @@ public enum S3Listing {
     /// skipped, like hidden files, and so are folder markers (keys ending in `/`).
     public static func list(_ url: String, client: S3Client = .shared, include: (String) -> Bool) throws(StorageError) -> [FoundFile] {
         guard let location = S3Location(url) else { throw StorageError("\(url): not an s3://bucket/prefix address") }
-        let folder = location.key.contains("/") ? String(location.key[...location.key.lastIndex(of: "/")!]) : ""
+        let folder = folder(of: location.key)
         var out: [FoundFile] = []
         for object in try client.list(bucket: location.bucket, prefix: location.key) {
             let relative = String(object.key.dropFirst(folder.count))
