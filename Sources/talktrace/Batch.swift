@@ -142,7 +142,9 @@ extension TalkTrace {
             for r in result.recordings where r.error != nil { printError("talktrace: \(r.error!)") }
             let summary: BatchSummary
             do {
+                let writing = Date()
                 summary = try OutputFiles.writeAll(result, to: out)
+                Timing.report("outputs written", since: writing, count: result.contacts.count, unit: "contacts")
                 if report { try OutputFiles.write(Data(BatchReport.html(result, summary: summary).utf8), to: out, name: "report.html") }
             } catch {
                 printError("talktrace: \(error)")

@@ -71,6 +71,9 @@ extension TalkTrace {
         @Flag(help: "Also write OUT_DIR/report.html.")
         var report = false
 
+        @Flag(name: .customLong("quiet"), help: "Accepted for symmetry with batch: join prints no progress.")
+        var quiet = false
+
         func run() throws {
             let result: BatchResult
             do {

@@ -45,9 +45,13 @@ public enum Join {
 
     /// Reads the CTRs (into a spool in `spoolDirectory`) as a pipeline error.
     static func readContacts(_ paths: [String], spoolDirectory: String) throws(PipelineError) -> ContactStore {
-        do throws(RecordsError) { return try ContactStore(paths: paths, spoolDirectory: spoolDirectory) } catch {
+        let started = Date(), cpu = Timing.threadCPU()
+        let store: ContactStore
+        do throws(RecordsError) { store = try ContactStore(paths: paths, spoolDirectory: spoolDirectory) } catch {
             throw PipelineError("CTRs: \(error.message)")
         }
+        Timing.report("CTRs read", since: started, count: store.recordsRead + store.recordsSkipped, unit: "records", cpuSince: cpu)
+        return store
     }
 
     /// `talktrace join`: checks that every shard of the manifest in `shardsRoot` is complete,
@@ -63,18 +67,48 @@ public enum Join {
         }
         var loadError: PipelineError?
         var loaded: ShardSet.Loaded?
+        let loading = Date()
         do { loaded = try ShardSet.load(shardsRoot) } catch { loadError = error }
+        Timing.report("shard analyses read", since: loading, count: loaded?.recordings.count, unit: "recordings")
         try reading.wait()
         if let loadError { throw loadError }
         let shards = loaded!
         let contacts = store!
         let recordings = shards.recordings
+        let joining = Date()
         let matcher = RecordingMatcher(recordings: recordings, contacts: contacts.keys)
+        defer { Timing.report("matched and assembled", since: joining, count: recordings.count, unit: "recordings") }
         let (results, byContact) = assemble(recordings: recordings, entries: shards.entries,
                                             reused: [Bool](repeating: false, count: recordings.count),
                                             contacts: contacts, matcher: matcher)
         return BatchResult(recordings: results, contacts: contacts, analysesByContact: byContact,
                            wallSeconds: Date().timeIntervalSince(started), jobs: shards.count,
                            analyzedSeconds: 0, outputDirectory: outputs)
+    }
+}
+
+/// Phase timings on standard error when `TALKTRACE_TIMINGS` is set (the README's measurements).
+public enum Timing {
+    static let enabled = ProcessInfo.processInfo.environment["TALKTRACE_TIMINGS"].map { !$0.isEmpty } ?? false
+
+    /// CPU seconds (user + system) of the calling thread: what a phase costs on a machine where
+    /// others' work makes wall time noisy.
+    public static func threadCPU() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+    }
+
+    public static func report(_ what: String, since: Date, count: Int? = nil, unit: String = "", cpuSince: Double? = nil) {
+        guard enabled else { return }
+        let seconds = Date().timeIntervalSince(since)
+        var line = String(format: "talktrace: timing: %@ in %.3f s", what, seconds)
+        if let count, seconds > 0 { line += String(format: " (%d %@, %.0f/s)", count, unit, Double(count) / seconds) }
+        if let cpuSince {
+            let cpu = threadCPU() - cpuSince
+            line += String(format: "; %.3f s of one core's CPU", cpu)
+            if let count, cpu > 0 { line += String(format: " (%.0f %@/s per core)", Double(count) / cpu, unit) }
+        }
+        FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 }

