@@ -120,19 +120,29 @@ public struct ContactRecord: Sendable, JoinKey {
     }
 
     public static func jsonLine(raw: Data, recordingAnalysis: Data) -> Data {
-        var bytes = raw
-        for i in bytes.indices where bytes[i] == 0x0a || bytes[i] == 0x0d { bytes[i] = 0x20 }
-        guard let close = bytes.lastIndex(of: 0x7d) else { return bytes }
+        // On a byte array, not `Data`: indexing `Data` a byte at a time made this a third of a
+        // million-CTR join's time.
+        var bytes = [UInt8](raw)
+        let close: Int? = bytes.withUnsafeMutableBufferPointer { b in
+            var last: Int?
+            for i in b.indices {
+                let c = b[i]
+                if c == 0x0a || c == 0x0d { b[i] = 0x20 } else if c == 0x7d { last = i }
+            }
+            return last
+        }
+        guard let close else { return Data(bytes) }
         var j = close
         var empty = false
-        while j > bytes.startIndex {
+        while j > 0 {
             j -= 1
             let c = bytes[j]
             if c == 0x20 || c == 0x09 { continue }
             empty = c == 0x7b
             break
         }
-        var out = Data(bytes[bytes.startIndex..<close])
+        var out = Data(capacity: close + recordingAnalysis.count + 24)
+        out.append(contentsOf: bytes[0..<close])
         out.append(contentsOf: Array((empty ? "\"RecordingAnalysis\":" : ",\"RecordingAnalysis\":").utf8))
         out.append(recordingAnalysis)
         out.append(0x7d)
