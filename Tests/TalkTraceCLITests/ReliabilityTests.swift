@@ -14,9 +14,9 @@ struct ReliabilityTests {
     /// (e.g. /dev/full) through `sh -c 'exec …'`, so no descriptor of this process is handed to
     /// `Process` (Foundation closes a FileHandle it is given, and the handle closes it again:
     /// a double close that hits whatever descriptor reused the number in this test process).
-    static func run(_ arguments: [String], stdoutPath: String? = nil, stderrPath: String? = nil,
+    static func run(_ arguments: [String], stdinPath: String? = nil, stdoutPath: String? = nil, stderrPath: String? = nil,
                     environment: [String: String] = [:]) throws -> Run {
-        let p = process(arguments, stdoutPath: stdoutPath, stderrPath: stderrPath, environment: environment)
+        let p = process(arguments, stdinPath: stdinPath, stdoutPath: stdoutPath, stderrPath: stderrPath, environment: environment)
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
@@ -28,11 +28,12 @@ struct ReliabilityTests {
                    stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
     }
 
-    static func process(_ arguments: [String], stdoutPath: String? = nil, stderrPath: String? = nil,
+    static func process(_ arguments: [String], stdinPath: String? = nil, stdoutPath: String? = nil, stderrPath: String? = nil,
                         environment: [String: String] = [:]) -> Process {
         let p = Process()
         func quote(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
         var command = "exec " + ([CLITests.executable.path] + arguments).map(quote).joined(separator: " ")
+        if let stdinPath { command += " <" + quote(stdinPath) }
         if let stdoutPath { command += " >" + quote(stdoutPath) }
         if let stderrPath { command += " 2>" + quote(stderrPath) }
         p.executableURL = URL(fileURLWithPath: "/bin/sh")

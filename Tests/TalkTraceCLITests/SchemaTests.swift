@@ -14,19 +14,7 @@ extension ReliabilityTests {
 
         /// Runs `sh -c 'exec talktrace ARGS < stdin'`.
         static func run(_ arguments: [String], stdin: String) throws -> R.Run {
-            func quote(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/bin/sh")
-            p.arguments = ["-c", "exec " + ([CLITests.executable.path] + arguments).map(quote).joined(separator: " ") + " <" + quote(stdin)]
-            let out = Pipe(), err = Pipe()
-            p.standardOutput = out
-            p.standardError = err
-            try p.run()
-            let o = out.fileHandleForReading.readDataToEndOfFile()
-            let e = err.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            return R.Run(status: p.terminationStatus, reason: p.terminationReason,
-                         stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+            try R.run(arguments, stdinPath: stdin)
         }
 
         static func validate(_ schema: URL, _ pairs: [String]) throws -> (Int32, String, String) {
