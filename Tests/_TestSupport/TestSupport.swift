@@ -11,11 +11,13 @@ public enum TestSupport {
 
     public static func fixture(_ relative: String) -> String { testAudio.appendingPathComponent(relative).path }
 
-    /// A fresh temporary directory.
+    /// A fresh temporary directory, removed with everything in it when the test process exits
+    /// normally (`TALKTRACE_KEEP_TEST_DIRS=1` keeps them, to look at a failure's files).
     public static func temporaryDirectory(_ name: String = #function) -> URL {
         let safe = name.filter { $0.isLetter || $0.isNumber }
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("talktrace-tests-\(safe)-\(UUID().uuidString)")
         try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        TemporaryDirectories.shared.add(url)
         return url
     }
 
@@ -118,5 +120,50 @@ public enum TestSupport {
     public static func truth() throws -> [String: Any] {
         let data = try Data(contentsOf: testAudio.appendingPathComponent("truth.json"))
         return try JSONSerialization.jsonObject(with: data) as! [String: Any]
+    }
+}
+
+/// The folders `TestSupport.temporaryDirectory` made in this process; an `atexit` handler, set
+/// up with the first one, removes them (a full test run made about 2,800 of them, 74 MB each for
+/// the S3 batches, and left them in /tmp).
+final class TemporaryDirectories: @unchecked Sendable {
+    static let shared = TemporaryDirectories()
+    private let lock = NSLock()
+    private var urls: [URL] = []
+    private var registered = false
+
+    func add(_ url: URL) {
+        lock.lock(); defer { lock.unlock() }
+        urls.append(url)
+        if !registered {
+            registered = true
+            atexit { TemporaryDirectories.shared.removeAll() }
+        }
+    }
+
+    func removeAll() {
+        if ProcessInfo.processInfo.environment["TALKTRACE_KEEP_TEST_DIRS"] == "1" { return }
+        lock.lock(); let all = urls; urls = []; lock.unlock()
+        for url in all { Self.openUp(url.path) }
+        // `rm -rf`, not FileManager: some tests nest folders past PATH_MAX or give them names
+        // that are not UTF-8, which FileManager cannot remove.
+        for start in stride(from: 0, to: all.count, by: 200) {
+            let args = ["rm", "-rf", "--"] + all[start..<min(all.count, start + 200)].map(\.path)
+            var cArgs = args.map { strdup($0) } + [nil]
+            defer { for p in cArgs { free(p) } }
+            var pid: pid_t = 0
+            if posix_spawn(&pid, "/bin/rm", nil, nil, &cArgs, environ) == 0 {
+                var status: Int32 = 0
+                waitpid(pid, &status, 0)
+            }
+        }
+    }
+
+    private static func openUp(_ path: String) {
+        var st = stat()
+        guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else { return }
+        chmod(path, 0o700)
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { return }
+        for name in names { openUp(path + "/" + name) }
     }
 }
