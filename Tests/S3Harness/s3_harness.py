@@ -320,8 +320,12 @@ class Proxy(BaseHTTPRequestHandler):
 
     do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = handle_any
 
-proxy = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
-proxy.daemon_threads = True
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # socketserver listens with a backlog of 5: 32 reads connecting at once overflow it and the
+    # kernel drops SYNs, which the client resends only after a second. S3 takes them all.
+    request_queue_size = 1024
+proxy = Server(("127.0.0.1", 0), Proxy)
 def triple(c): return {"accessKeyId": c["AccessKeyId"], "secretAccessKey": c["SecretAccessKey"], "sessionToken": c["SessionToken"]}
 creds_out = {"motoPort": moto_port, "accessKeyId": key["AccessKeyId"], "secretAccessKey": key["SecretAccessKey"],
              "session": triple(session), "staleSession": triple(expired), "expiredSession": triple(expired),
