@@ -15,9 +15,10 @@ the first upload and just after the last. PORT_FILE gets the proxy's port, writt
 
 The proxy forwards every request to moto unchanged (Host header included, so signatures hold),
 streaming the answer through, and, as configured by POST /__proxy/config {"latency": s,
-"faults": bool, "doomed": text, "serve": "moto"|"files"}:
+"faults": bool, "doomed": text, "serve": "moto"|"files", "expireAfter": n}:
 - waits `latency` seconds before answering (S3's first-byte latency);
-- a request signed with an expired session token (the "expiredSession"'s) gets what S3 answers
+- a request signed with an expired session token (the "expiredSession"'s, and with
+  `"expireAfter": n` any session token after n requests signed with it) gets what S3 answers
   for one: HTTP 400, `<Error><Code>ExpiredToken</Code><Message>The provided token has
   expired.</Message><Token-0>…</Token-0><RequestId>…</RequestId><HostId>…</HostId></Error>`, the
   connection closed;
@@ -110,11 +111,12 @@ from moto.core.authorization import ActionAuthenticatorMixin
 settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
 ActionAuthenticatorMixin.request_count = 0
 
-config = {"latency": 0.0, "faults": False, "doomed": None, "serve": "moto"}
+config = {"latency": 0.0, "faults": False, "doomed": None, "serve": "moto", "expireAfter": None}
 stats = {"requests": 0, "throttled": 0, "dropped": 0, "cut": 0, "doomed": 0, "expired": 0, "served": 0}
 attempts = {}
 lock = threading.Lock()
 expired_tokens = {expired["SessionToken"]}
+uses = {}  # session token -> requests signed with it (for "expireAfter")
 # Who may sign (serve "files"): access key -> (secret, session token or None).
 signers = {key["AccessKeyId"]: (key["SecretAccessKey"], None),
            session["AccessKeyId"]: (session["SecretAccessKey"], session["SessionToken"]),
@@ -225,7 +227,8 @@ class Proxy(BaseHTTPRequestHandler):
         if self.path.startswith("/__proxy/"):
             with lock:
                 if self.path == "/__proxy/config" and self.command == "POST":
-                    config.update(json.loads(body or b"{}")); attempts.clear()
+                    config.update(json.loads(body or b"{}")); attempts.clear(); uses.clear()
+                    expired_tokens.intersection_update({expired["SessionToken"]})
                     for k in stats: stats[k] = 0
                 return self.local(200, json.dumps(stats).encode())
         with lock:
@@ -235,6 +238,10 @@ class Proxy(BaseHTTPRequestHandler):
             latency, faults, doomed, serve = config["latency"], config["faults"], config["doomed"], config["serve"]
         if latency: time.sleep(latency)
         token = self.headers.get("X-Amz-Security-Token")
+        if token and config["expireAfter"] is not None:
+            with lock:
+                uses[token] = uses.get(token, 0) + 1
+                if uses[token] > config["expireAfter"]: expired_tokens.add(token)
         if token in expired_tokens:
             with lock: stats["expired"] += 1
             return self.s3_error(400, "ExpiredToken", "The provided token has expired.", f"<Token-0>{token}</Token-0>", close=True)

@@ -179,6 +179,31 @@ struct S3Tests {
         #expect(h.stats()["requests"] == 2 && h.stats()["expired"] == 2)  // HeadBucket and the listing, once each
     }
 
+    @Test("a static session token that expires mid-batch: the recordings not yet read fail with one line each, and no more requests are sent")
+    func staticTokenExpiresMidBatch() throws {
+        let (_, _, h) = Self.setup
+        var env = h.environment
+        env["AWS_ACCESS_KEY_ID"] = h.session.accessKeyId
+        env["AWS_SECRET_ACCESS_KEY"] = h.session.secretAccessKey
+        env["AWS_SESSION_TOKEN"] = h.session.sessionToken
+        // The session's token expires after 12 requests: HeadBucket, the listing and 10 GETs.
+        let config = try JSONSerialization.data(withJSONObject: ["latency": 0, "faults": false, "doomed": NSNull(), "expireAfter": 12] as [String: Any])
+        guard case .success = HTTPClient.shared.send(method: "POST", url: h.server.url + "/__proxy/config", body: Array(config)) else {
+            Issue.record("the proxy did not take its configuration"); return
+        }
+        let out = TestSupport.temporaryDirectory("s3-expires").path
+        let s = try Self.run(["batch", "s3://\(h.bucket)/bulk/", "--out", out, "--jobs", "2", "--s3-reads", "4", "--quiet"], env)
+        let stats = h.stats()
+        h.proxy()  // the token is good again for the other tests
+        #expect(s.status == 0, "\(s.stderr)")
+        #expect(s.stdout.contains("\(8 * Self.bulkCopies) found: "), "\(s.stdout)")
+        let lines = try Self.read(out, "recordings.jsonl").split(separator: "\n")
+        let expired = lines.filter { $0.contains(": ExpiredToken: The provided token has expired. (HTTP 400): the session token has expired (credentials from environment variables AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN): get fresh credentials") }
+        #expect(lines.count == 8 * Self.bulkCopies && expired.count == 8 * Self.bulkCopies - 10, "\(expired.count) of \(lines.count)")
+        // 12 answered, then at most the 4 reads in flight refused: not one request per recording left.
+        #expect(stats["requests"]! <= 16 && (1...4).contains(stats["expired"]!), "\(stats)")
+    }
+
     @Test("temporary credentials from the container endpoint that S3 calls expired are fetched again and the batch reads everything")
     func expiredCredentialsFetchedAgain() throws {
         let (local, _, h) = Self.setup
