@@ -178,7 +178,9 @@ import _TestSupport
             return (env, "container endpoint \(h.server.url)/__proxy/credentials")
         case "credential_process":
             let config = dir.appendingPathComponent("config").path
-            try "[profile night]\ncredential_process = curl -sf \(h.server.url)/__proxy/credentials?process\n".write(toFile: config, atomically: true, encoding: .utf8)
+            // python3 rather than curl: the harness needs it anyway, curl's command may not be installed.
+            let fetch = "python3 -c \"import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())\" \(h.server.url)/__proxy/credentials?process"
+            try "[profile night]\ncredential_process = \(fetch)\n".write(toFile: config, atomically: true, encoding: .utf8)
             env["AWS_CONFIG_FILE"] = config
             env["AWS_SHARED_CREDENTIALS_FILE"] = dir.appendingPathComponent("none").path
             env["AWS_PROFILE"] = "night"
