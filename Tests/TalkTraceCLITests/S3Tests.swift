@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import _TestSupport
+import TalkTraceStorage
 
 /// `talktrace batch` and `analyze` on s3:// against moto with signature checking on, behind the
 /// fault-injecting proxy (`Tests/S3Harness`): the outputs of a batch over S3 are those of the same
@@ -14,6 +15,8 @@ struct S3Tests {
     static let bulkCopies = 8
 
     /// The local copy (`aws s3 sync s3://bucket/<day> DIR` of what the harness holds) and the harness.
+    /// The bulk copies are symbolic links to the recordings (the batch follows them): the same
+    /// bytes without 74 MB of copies on disk.
     static let setup: (local: String, bulk: String, harness: S3Harness) = {
         let local = TestSupport.temporaryDirectory("s3local")
         let bulk = TestSupport.temporaryDirectory("s3bulk")
@@ -25,7 +28,7 @@ struct S3Tests {
             uploads.append((file, "connect/demo-instance/CallRecordings/2026/03/03/" + name))
             for copy in 0..<bulkCopies {
                 let bulkName = "copy-\(copy)-\(name)"
-                try! FileManager.default.copyItem(atPath: file, toPath: bulk.appendingPathComponent(bulkName).path)
+                try! FileManager.default.createSymbolicLink(atPath: bulk.appendingPathComponent(bulkName).path, withDestinationPath: file)
                 uploads.append((file, "bulk/" + bulkName))
             }
         }
@@ -123,6 +126,15 @@ struct S3Tests {
         #expect(lines.count == 10)
         #expect(lines[0] == "{\"Root\":\"s3://\(h.bucket)/\(Self.day)\",\"TalkTraceManifest\":1}")
         #expect(lines.dropFirst().allSatisfy { $0.hasPrefix("{\"ETag\":\"") && $0.contains("\"SizeBytes\":") })
+        // ModifiedTime is the object's LastModified: what HeadObject says, from the upload.
+        let uploaded = try JSONSerialization.jsonObject(with: Data(h.server.get("/__proxy/uploaded")!.utf8)) as! [Double]
+        let client = S3Client(configuration: .fromEnvironment(h.environment), credentials: CredentialChain(environment: h.environment))
+        for line in lines.dropFirst() {
+            let e = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            let modified = e["ModifiedTime"] as! Double, path = e["Path"] as! String
+            #expect(modified >= uploaded[0].rounded(.down) && modified <= uploaded[1], "\(line) \(uploaded)")
+            #expect(try client.head(bucket: h.bucket, key: Self.day + path).lastModified == modified, "\(line)")
+        }
         for shard in ["0/2", "1/2"] {
             let r = try Self.run(["batch", "--manifest", manifest, "--shard", shard, "--out", out, "--quiet"], h.environment)
             #expect(r.status == 0, "\(r.stderr)")
@@ -154,6 +166,62 @@ struct S3Tests {
         #expect(wrong.stderr.split(separator: "\n").count == 1)
         #expect(wrong.stderr.contains("SignatureDoesNotMatch") && wrong.stderr.contains("the secret access key does not belong to access key \(h.accessKeyId) (credentials from environment variables AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)"))
         #expect(h.stats()["requests"]! <= 2)  // HeadBucket and the one refused listing: no retry storm
+
+        // An expired session token in the environment: what S3 says, and where the token came from.
+        env = h.environment
+        env["AWS_ACCESS_KEY_ID"] = h.staleSession.accessKeyId
+        env["AWS_SECRET_ACCESS_KEY"] = h.staleSession.secretAccessKey
+        env["AWS_SESSION_TOKEN"] = h.staleSession.sessionToken
+        h.proxy()
+        let expired = try Self.run(["batch", "s3://\(h.bucket)/\(Self.day)", "--out", TestSupport.temporaryDirectory("s3-expired").path, "--quiet"], env)
+        #expect(expired.status == 1)
+        #expect(expired.stderr == "talktrace: s3://\(h.bucket)/\(Self.day): ExpiredToken: The provided token has expired. (HTTP 400): the session token has expired (credentials from environment variables AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN): get fresh credentials\n", "\(expired.stderr)")
+        #expect(h.stats()["requests"] == 2 && h.stats()["expired"] == 2)  // HeadBucket and the listing, once each
+    }
+
+    @Test("a static session token that expires mid-batch: the recordings not yet read fail with one line each, and no more requests are sent")
+    func staticTokenExpiresMidBatch() throws {
+        let (_, _, h) = Self.setup
+        var env = h.environment
+        env["AWS_ACCESS_KEY_ID"] = h.session.accessKeyId
+        env["AWS_SECRET_ACCESS_KEY"] = h.session.secretAccessKey
+        env["AWS_SESSION_TOKEN"] = h.session.sessionToken
+        // The session's token expires after 12 requests: HeadBucket, the listing and 10 GETs.
+        let config = try JSONSerialization.data(withJSONObject: ["latency": 0, "faults": false, "doomed": NSNull(), "expireAfter": 12] as [String: Any])
+        guard case .success = HTTPClient.shared.send(method: "POST", url: h.server.url + "/__proxy/config", body: Array(config)) else {
+            Issue.record("the proxy did not take its configuration"); return
+        }
+        let out = TestSupport.temporaryDirectory("s3-expires").path
+        let s = try Self.run(["batch", "s3://\(h.bucket)/bulk/", "--out", out, "--jobs", "2", "--s3-reads", "4", "--quiet"], env)
+        let stats = h.stats()
+        h.proxy()  // the token is good again for the other tests
+        #expect(s.status == 0, "\(s.stderr)")
+        #expect(s.stdout.contains("\(8 * Self.bulkCopies) found: "), "\(s.stdout)")
+        let lines = try Self.read(out, "recordings.jsonl").split(separator: "\n")
+        let expired = lines.filter { $0.contains(": ExpiredToken: The provided token has expired. (HTTP 400): the session token has expired (credentials from environment variables AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN): get fresh credentials") }
+        #expect(lines.count == 8 * Self.bulkCopies && expired.count == 8 * Self.bulkCopies - 10, "\(expired.count) of \(lines.count)")
+        // 12 answered, then at most the 4 reads in flight refused: not one request per recording left.
+        #expect(stats["requests"]! <= 16 && (1...4).contains(stats["expired"]!), "\(stats)")
+    }
+
+    @Test("temporary credentials from the container endpoint that S3 calls expired are fetched again and the batch reads everything")
+    func expiredCredentialsFetchedAgain() throws {
+        let (local, _, h) = Self.setup
+        h.proxy()
+        var env = h.environment
+        env["AWS_ACCESS_KEY_ID"] = nil
+        env["AWS_SECRET_ACCESS_KEY"] = nil
+        env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = h.server.url + "/__proxy/credentials"  // the expired session first
+        let outLocal = TestSupport.temporaryDirectory("s3-refresh-local").path
+        let outS3 = TestSupport.temporaryDirectory("s3-refresh-s3").path
+        #expect(try Self.run(["batch", local, "--out", outLocal, "--quiet"], [:]).status == 0)
+        let s = try Self.run(["batch", "s3://\(h.bucket)/\(Self.day)", "--out", outS3, "--quiet"], env)
+        #expect(s.status == 0, "\(s.stderr)")
+        #expect(s.stdout.contains("9 found: 8 analyzed, 1 failed"), "\(s.stdout)")
+        let stats = h.stats()
+        // HeadBucket refused as expired, credentials fetched again, then HeadBucket, the listing and 9 GETs.
+        #expect(stats["expired"] == 1 && stats["credentials"] == 2 && stats["requests"] == 12, "\(stats)")
+        try Self.expectSameOutputs(outLocal, outS3, skipping: ["truncated"])
     }
 
     @Test("throttling and dropped connections change nothing; an object that cannot be read is one failed recording")

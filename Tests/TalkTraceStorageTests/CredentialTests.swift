@@ -13,7 +13,7 @@ import _TestSupport
     /// A scratch folder standing in for HOME (so the machine's own ~/.aws is never read), and an
     /// environment with instance metadata off unless a test turns it on.
     static func scratch() throws -> (dir: String, env: [String: String]) {
-        let dir = NSTemporaryDirectory() + "talktrace-creds-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let dir = TestSupport.temporaryDirectory("creds").path  // removed when the tests end
         try FileManager.default.createDirectory(atPath: dir + "/.aws", withIntermediateDirectories: true)
         return (dir, ["HOME": dir, "AWS_EC2_METADATA_DISABLED": "true"])
     }
@@ -98,6 +98,8 @@ import _TestSupport
 
     @Test func webIdentityContainerAndInstanceMetadata() throws {
         let server = try PythonServer(script: Self.fixture("fake_credential_endpoints.py"))
+        // Its port file and log: not needed once it listens (the log stays open to it).
+        defer { try? FileManager.default.removeItem(atPath: (server.log as NSString).deletingLastPathComponent) }
         var (dir, env) = try Self.scratch()
 
         // Web identity (EKS IRSA): the token file exchanged at STS.

@@ -4,8 +4,9 @@ import _TestSupport
 @testable import TalkTraceStorage
 
 /// The S3 client against moto with signature checking on, through the fault-injecting proxy
-/// (`Tests/S3Harness`): paging, odd keys, ranges, region discovery, wrong secrets, stale session
-/// tokens, missing objects, throttling and dropped connections.
+/// (`Tests/S3Harness`): paging, odd keys, modification times, ranges, region discovery, wrong
+/// secrets, expired session tokens (answered by the proxy as S3 answers them), missing objects,
+/// throttling and dropped connections.
 @Suite(.serialized) struct S3ClientTests {
     static let prefix = "connect/inst/CallRecordings/2026/11/29/"
     /// Keys kept exactly: colons, spaces, "+", non-ASCII, "=" and "&".
@@ -52,9 +53,37 @@ import _TestSupport
         #expect(h.stats()["requests"] == 1 + 6)  // HeadBucket for the region, then 6 pages of at most 7
         #expect(c.region(for: h.bucket) == "eu-west-1")
 
+        // LastModified: when the harness uploaded them (moto keeps whole seconds, as S3's
+        // listings mostly show), and what HeadObject's Last-Modified says.
+        let uploaded = try JSONSerialization.jsonObject(with: Data(h.server.get("/__proxy/uploaded")!.utf8)) as! [Double]
+        #expect(objects.allSatisfy { $0.lastModified >= uploaded[0].rounded(.down) && $0.lastModified <= uploaded[1] }, "\(uploaded) \(objects.map(\.lastModified))")
+        #expect(objects.allSatisfy { $0.lastModified == $0.lastModified.rounded(.down) })
+        for o in [objects[0], objects[13], objects[39]] {
+            #expect(try c.head(bucket: h.bucket, key: o.key).lastModified == o.lastModified)
+        }
+
         let listed = try S3Listing.list("s3://\(h.bucket)/\(Self.prefix)", client: c, include: { $0.hasSuffix(".wav") })
         #expect(listed.count == 40)
         #expect(listed.contains { $0.relativePath == "sub dir/2:a+b.wav" && $0.path == "s3://\(h.bucket)/\(Self.prefix)sub dir/2:a+b.wav" })
+        #expect(listed.allSatisfy { f in f.modified == objects.first { "s3://\(h.bucket)/\($0.key)" == f.path }!.lastModified && f.modified > 0 })
+    }
+
+    /// S3's time formats, to the millisecond; anything else is not taken for a time.
+    @Test func lastModifiedTimes() {
+        #expect(S3Client.isoSeconds("2026-11-30T16:08:21.000Z") == 1_796_054_901)
+        // Whole nanoseconds over 1e9, as a manifest line's ISO 8601 ModifiedTime is read, so the
+        // same text gives the same number (and the same --resume key) either way.
+        #expect(S3Client.isoSeconds("2026-11-30T16:08:21.123Z") == Double(1_796_054_901_123_000_000) / 1e9)
+        #expect(abs(S3Client.isoSeconds("2026-11-30T16:08:21.123Z")! - 1_796_054_901.123) < 1e-6)
+        #expect(S3Client.isoSeconds("2026-11-30T16:08:21Z") == 1_796_054_901)
+        #expect(S3Client.isoSeconds("2000-02-29T00:00:00.5Z") == 951_782_400.5)
+        #expect(S3Client.isoSeconds("1969-12-31T23:59:59.000Z") == -1)
+        for bad in ["", "2026-11-30", "2026-11-30T16:08:21.000", "2026-13-30T16:08:21.000Z", "2026-11-30T16:08:21.Z", "2026-11-30 16:08:21Z"] {
+            #expect(S3Client.isoSeconds(bad) == nil, "\(bad)")
+        }
+        #expect(S3Client.httpDateSeconds("Mon, 30 Nov 2026 16:08:21 GMT") == 1_796_054_901)
+        #expect(S3Client.httpDateSeconds("Tue, 29 Feb 2000 00:00:00 GMT") == 951_782_400)
+        #expect(S3Client.httpDateSeconds("30 Nov 2026 16:08:21") == nil)
     }
 
     @Test func rangedReadsAndStreamingSource() throws {
@@ -113,39 +142,102 @@ import _TestSupport
         }
         #expect(h.stats()["requests"] == 1)  // no retry storm
 
-        // A session token that is not the session's (stale): refused by name, once.
+        // An expired session token (`staleSession`: the proxy answers for it what S3 answers,
+        // HTTP 400 ExpiredToken): refused by name, once; the next request on the same static
+        // credentials is refused without being sent.
         env["AWS_ACCESS_KEY_ID"] = h.staleSession.accessKeyId
         env["AWS_SECRET_ACCESS_KEY"] = h.staleSession.secretAccessKey
         env["AWS_SESSION_TOKEN"] = h.staleSession.sessionToken
         h.proxy()
-        do {
-            _ = try client(env).get(bucket: h.bucket, key: Self.keys[0])
-            Issue.record("a stale session token read an object")
-        } catch {
-            #expect(error.message.contains("InvalidToken"))
-            #expect(error.message.hasSuffix("the session token is not valid (credentials from environment variables AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN): get fresh credentials"))
-        }
-        #expect(h.stats()["requests"] == 1)
+        let expired = client(env)
+        let said = "s3://\(h.bucket)/\(Self.keys[0]): ExpiredToken: The provided token has expired. (HTTP 400): the session token has expired (credentials from environment variables AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN): get fresh credentials"
+        #expect(throws: StorageError(said)) { try expired.get(bucket: h.bucket, key: Self.keys[0]) }
+        #expect(throws: StorageError(said)) { try expired.get(bucket: h.bucket, key: Self.keys[0]) }
+        #expect(throws: StorageError(said.replacingOccurrences(of: Self.keys[0], with: Self.keys[1]))) { try expired.get(bucket: h.bucket, key: Self.keys[1]) }
+        #expect(h.stats()["requests"] == 1 && h.stats()["expired"] == 1)
+        #expect(expired.requestCount == 1 && expired.retryCount == 0)
         // The live session reads.
+        env["AWS_ACCESS_KEY_ID"] = h.session.accessKeyId
+        env["AWS_SECRET_ACCESS_KEY"] = h.session.secretAccessKey
         env["AWS_SESSION_TOKEN"] = h.session.sessionToken
         #expect(try client(env).get(bucket: h.bucket, key: Self.keys[0]) == Self.content(0))
     }
 
-    /// Temporary credentials that S3 refuses as stale are fetched again, once, and the request
-    /// goes through: the container endpoint hands out a stale session token first.
-    @Test func staleTemporaryCredentialsAreFetchedAgain() throws {
-        let h = Self.harness
+    /// The environment of each refreshable source, pointed at the harness, whose first
+    /// credentials are the expired session's and the next the live session's.
+    static func refreshable(_ source: String) throws -> (env: [String: String], name: String) {
+        let h = harness
         var env = h.environment
         env["AWS_ACCESS_KEY_ID"] = nil
         env["AWS_SECRET_ACCESS_KEY"] = nil
-        env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = h.server.url + "/__proxy/credentials"
         env["AWS_REGION"] = "eu-west-1"
+        let dir = TestSupport.temporaryDirectory("s3refresh")
+        switch source {
+        case "container":
+            env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = h.server.url + "/__proxy/credentials"
+            return (env, "container endpoint \(h.server.url)/__proxy/credentials")
+        case "credential_process":
+            let config = dir.appendingPathComponent("config").path
+            // python3 rather than curl: the harness needs it anyway, curl's command may not be installed.
+            let fetch = "python3 -c \"import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())\" \(h.server.url)/__proxy/credentials?process"
+            try "[profile night]\ncredential_process = \(fetch)\n".write(toFile: config, atomically: true, encoding: .utf8)
+            env["AWS_CONFIG_FILE"] = config
+            env["AWS_SHARED_CREDENTIALS_FILE"] = dir.appendingPathComponent("none").path
+            env["AWS_PROFILE"] = "night"
+            return (env, "credential_process of profile 'night'")
+        default:
+            let token = dir.appendingPathComponent("token").path
+            try "eyJ-a-web-identity-token".write(toFile: token, atomically: true, encoding: .utf8)
+            env["AWS_WEB_IDENTITY_TOKEN_FILE"] = token
+            env["AWS_ROLE_ARN"] = "arn:aws:iam::123456789012:role/reader"
+            env["AWS_ENDPOINT_URL_STS"] = h.server.url + "/__proxy/sts"
+            return (env, "web identity (AWS_WEB_IDENTITY_TOKEN_FILE, role arn:aws:iam::123456789012:role/reader)")
+        }
+    }
+
+    /// Temporary credentials that S3 calls expired (HTTP 400 ExpiredToken) are fetched again
+    /// from their source, once, and the request goes through: each refreshable source hands out
+    /// the expired session first.
+    @Test(arguments: ["container", "credential_process", "web identity"])
+    func expiredTemporaryCredentialsAreFetchedAgain(source: String) throws {
+        let h = Self.harness
+        let (env, name) = try Self.refreshable(source)
         h.proxy()
         let c = client(env)
         #expect(try c.get(bucket: h.bucket, key: Self.keys[5]) == Self.content(5))
         let s = h.stats()
-        #expect(s["credentials"] == 2 && s["requests"] == 2, "\(s)")  // refused with InvalidToken, then read
-        #expect(try c.credentials.credentials().source == "container endpoint \(h.server.url)/__proxy/credentials")
+        #expect(s["credentials"] == 2 && s["expired"] == 1 && s["requests"] == 2, "\(s)")  // refused as expired, then read
+        #expect(try c.credentials.credentials().source == name)
+        #expect(try c.credentials.credentials().sessionToken == h.session.sessionToken)
+    }
+
+    /// Eight reads refused as expired at once fetch the credentials again once, not eight times.
+    @Test func manyReadsRefusedAtOnceFetchCredentialsOnce() throws {
+        let h = Self.harness
+        let (env, _) = try Self.refreshable("container")
+        h.proxy(latency: 0.2)  // all eight are in flight with the expired token before the first answer
+        let c = client(env)
+        _ = try c.credentials.credentials()
+        let results = Results()
+        let group = DispatchGroup()
+        for i in 0..<8 {
+            group.enter()
+            Thread.detachNewThread {
+                results.set(i, (try? c.get(bucket: h.bucket, key: Self.keys[i])) == Self.content(i))
+                group.leave()
+            }
+        }
+        group.wait()
+        #expect(results.all == Array(repeating: true, count: 8))
+        let s = h.stats()
+        #expect(s["credentials"] == 2 && s["expired"] == 8 && s["requests"] == 16, "\(s)")
+    }
+
+    final class Results: @unchecked Sendable {
+        private let lock = NSLock()
+        private var values = [Bool](repeating: false, count: 8)
+        func set(_ i: Int, _ v: Bool) { lock.lock(); values[i] = v; lock.unlock() }
+        var all: [Bool] { lock.lock(); defer { lock.unlock() }; return values }
     }
 
     @Test func throttlingAndDroppedConnectionsAreRetried() throws {

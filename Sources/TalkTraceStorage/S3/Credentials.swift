@@ -59,6 +59,19 @@ public final class CredentialChain: @unchecked Sendable {
         return fresh
     }
 
+    /// Credentials fetched again because S3 refused `stale` (an expired session token): when
+    /// another request has already replaced them, those are returned without asking the source
+    /// again, so many reads refused at once fetch new credentials once.
+    public func refresh(replacing stale: AWSCredentials) throws(StorageError) -> AWSCredentials {
+        lock.lock()
+        defer { lock.unlock() }
+        if let cached, cached != stale { return cached }
+        if provider == nil { provider = try resolve() }
+        let fresh = try provider!()
+        cached = fresh
+        return fresh
+    }
+
     /// Whether `credentials(refresh: true)` can bring different credentials (temporary ones).
     public var canRefresh: Bool {
         lock.lock(); defer { lock.unlock() }

@@ -62,6 +62,7 @@ public final class HTTPClient: @unchecked Sendable {
         _ = tt_curl_set_long(handle, CURLOPT_PATH_AS_IS, 1)  // the key as signed: no dot-segment removal
         _ = tt_curl_set_long(handle, CURLOPT_TIMEOUT_MS, Int(timeout * 1000))
         _ = tt_curl_set_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(connectTimeout * 1000))
+        _ = tt_curl_set_long(handle, CURLOPT_BUFFERSIZE, 256 << 10)  // fewer, larger reads of a body: 16 KiB by default
         if let caBundle { _ = tt_curl_set_string(handle, CURLOPT_CAINFO, caBundle) }
         switch method {
         case "GET": _ = tt_curl_set_long(handle, CURLOPT_HTTPGET, 1)

@@ -31,6 +31,17 @@ public struct S3Object: Sendable, Equatable {
     public var size: Int64
     /// The ETag as S3 gives it, quotes removed.
     public var etag: String
+    /// When the object was written, seconds since 1970: ListObjectsV2's `LastModified`
+    /// (`2026-11-30T16:08:21.000Z`, milliseconds, UTC) or HeadObject's `Last-Modified` (whole
+    /// seconds); 0 when the server gave none.
+    public var lastModified: Double
+
+    public init(key: String, size: Int64, etag: String, lastModified: Double = 0) {
+        self.key = key
+        self.size = size
+        self.etag = etag
+        self.lastModified = lastModified
+    }
 }
 
 /// A small S3 client: ListObjectsV2 (every page), GetObject (whole or a byte range, pinned to an
@@ -85,6 +96,10 @@ public final class S3Client: @unchecked Sendable {
     private let http: HTTPClient
     private let lock = NSLock()
     private var regions: [String: String] = [:]
+    /// Credentials S3 called expired that cannot be fetched again, and what it said: a request
+    /// signed with them fails at once with the same words, so a batch whose static session token
+    /// ran out mid-way sends no further request on it (a few requests at most, those in flight).
+    private var expired: (credentials: AWSCredentials, said: String)?
     /// Requests sent, retries among them (for tests and the batch summary).
     public private(set) var requestCount = 0
     public private(set) var retryCount = 0
@@ -115,7 +130,14 @@ public final class S3Client: @unchecked Sendable {
                 guard let rawKey = XMLText.first("Key", in: b), let size = XMLText.first("Size", in: b).flatMap(Int64.init) else { continue }
                 let key = encoded ? Self.formDecode(rawKey) : rawKey
                 let etag = (XMLText.first("ETag", in: b) ?? "").trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-                out.append(S3Object(key: key, size: size, etag: etag))
+                var modified = 0.0
+                if let text = XMLText.first("LastModified", in: b) {
+                    guard let t = Self.isoSeconds(text) else {
+                        throw StorageError("\(name): the listing gives s3://\(bucket)/\(key) a LastModified that is not an ISO 8601 UTC time: \(text)")
+                    }
+                    modified = t
+                }
+                out.append(S3Object(key: key, size: size, etag: etag, lastModified: modified))
             }
             let truncated = XMLText.first("IsTruncated", in: xml) == "true"
             token = truncated ? XMLText.first("NextContinuationToken", in: xml) : nil
@@ -124,11 +146,57 @@ public final class S3Client: @unchecked Sendable {
         return out
     }
 
-    /// Size and ETag of one object.
+    /// Size, ETag and modification time (`Last-Modified`, whole seconds) of one object.
     public func head(bucket: String, key: String) throws(StorageError) -> S3Object {
         let r = try send("HEAD", bucket: bucket, key: key, name: "s3://\(bucket)/\(key)")
         return S3Object(key: key, size: Int64(r.headers["content-length"] ?? "") ?? 0,
-                        etag: (r.headers["etag"] ?? "").trimmingCharacters(in: CharacterSet(charactersIn: "\"")))
+                        etag: (r.headers["etag"] ?? "").trimmingCharacters(in: CharacterSet(charactersIn: "\"")),
+                        lastModified: r.headers["last-modified"].flatMap(Self.httpDateSeconds) ?? 0)
+    }
+
+    /// Seconds since 1970 of S3's `LastModified` (`2026-11-30T16:08:21.123Z`: ISO 8601, UTC,
+    /// fractional seconds or not), computed as whole nanoseconds over 1e9 so it is the same
+    /// number a manifest line with that text gives. Nil for any other text.
+    static func isoSeconds(_ text: String) -> Double? {
+        let b = Array(text.utf8)
+        guard b.count >= 20, b[4] == 0x2d, b[7] == 0x2d, b[10] == 0x54 || b[10] == 0x74, b[13] == 0x3a, b[16] == 0x3a,
+              b.last == 0x5a || b.last == 0x7a else { return nil }
+        func number(_ r: Range<Int>) -> Int? {
+            var v = 0
+            for i in r { guard (0x30...0x39).contains(b[i]) else { return nil }; v = v * 10 + Int(b[i] - 0x30) }
+            return v
+        }
+        guard let y = number(0..<4), let mo = number(5..<7), let d = number(8..<10), let h = number(11..<13),
+              let mi = number(14..<16), let s = number(17..<19), (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, s < 61 else { return nil }
+        var nanos = 0
+        if b.count > 20 {
+            guard b[19] == 0x2e, b.count - 21 <= 9, b.count - 21 >= 1, let f = number(20..<(b.count - 1)) else { return nil }
+            nanos = f
+            for _ in 0..<(9 - (b.count - 21)) { nanos *= 10 }
+        } else if b[19] != 0x5a && b[19] != 0x7a { return nil }
+        let seconds = Int64(daysSince1970(y, mo, d)) * 86_400 + Int64(h * 3600 + mi * 60 + s)
+        return Double(seconds * 1_000_000_000 + Int64(nanos)) / 1e9
+    }
+
+    /// Seconds since 1970 of an HTTP date (`Mon, 30 Nov 2026 16:08:21 GMT`, RFC 7231's IMF-fixdate).
+    static func httpDateSeconds(_ text: String) -> Double? {
+        let parts = text.split(separator: " ")
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        guard parts.count == 6, parts[5] == "GMT", let d = Int(parts[1]), let mo = months.firstIndex(of: String(parts[2])),
+              let y = Int(parts[3]) else { return nil }
+        let hms = parts[4].split(separator: ":").compactMap { Int($0) }
+        guard hms.count == 3 else { return nil }
+        return Double(Int64(daysSince1970(y, mo + 1, d)) * 86_400 + Int64(hms[0] * 3600 + hms[1] * 60 + hms[2]))
+    }
+
+    /// Days from 1970-01-01 to a date of the proleptic Gregorian calendar.
+    static func daysSince1970(_ year: Int, _ month: Int, _ day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
     }
 
     /// The object's first `count` bytes with its size and ETag, in one ranged GET (a refusal comes
@@ -168,11 +236,19 @@ public final class S3Client: @unchecked Sendable {
         if let r = regions[bucket] { lock.unlock(); return r }
         lock.unlock()
         var found = "us-east-1"
-        if let creds = try? credentials.credentials() {
-            let (url, headers) = signed("HEAD", bucket: bucket, key: nil, query: [], extra: [], region: "us-east-1", creds: creds)
-            if case .success(let r) = http.send(method: "HEAD", url: url, headers: headers, timeout: 10, connectTimeout: 5),
-               let header = r.headers["x-amz-bucket-region"], !header.isEmpty {
-                found = header
+        if var creds = try? credentials.credentials() {
+            for attempt in 0..<2 {
+                let (url, headers) = signed("HEAD", bucket: bucket, key: nil, query: [], extra: [], region: "us-east-1", creds: creds)
+                guard case .success(let r) = http.send(method: "HEAD", url: url, headers: headers, timeout: 10, connectTimeout: 5) else { break }
+                if let header = r.headers["x-amz-bucket-region"], !header.isEmpty {
+                    found = header
+                    break
+                }
+                // A HEAD's refusal has no body to name the cause; a 400 with temporary
+                // credentials is most likely an expired token: fetch them again and ask once more.
+                guard attempt == 0, r.status == 400, credentials.canRefresh,
+                      let fresh = try? credentials.refresh(replacing: creds) else { break }
+                creds = fresh
             }
         }
         lock.lock()
@@ -182,6 +258,13 @@ public final class S3Client: @unchecked Sendable {
     }
 
     // MARK: - One request, retried
+
+    /// Error codes that say the credentials (a session token) are no longer good, so temporary
+    /// ones are fetched again and the request signed again, once: those of the AWS SDK for Go's
+    /// `credsExpiredCodes` (`ExpiredToken`, S3's; `ExpiredTokenException`; `RequestExpired`,
+    /// EC2's), and S3's `InvalidToken` and `TokenRefreshRequired`. (botocore has no such list: it
+    /// only fetches credentials again shortly before their `Expiration`, as `CredentialChain` does.)
+    static let refreshCodes: Set<String> = ["ExpiredToken", "ExpiredTokenException", "RequestExpired", "InvalidToken", "TokenRefreshRequired"]
 
     /// Whether an answer is worth another try: throttling, server errors, request timeouts.
     static func isRetryable(status: Int, code: String?) -> Bool {
@@ -198,6 +281,10 @@ public final class S3Client: @unchecked Sendable {
         while true {
             attempt += 1
             let creds = try credentials.credentials()
+            lock.lock()
+            let refused = expired.flatMap { $0.credentials == creds ? $0.said : nil }
+            lock.unlock()
+            if let refused { throw StorageError("\(name): \(refused)") }
             let (url, headers) = signed(method, bucket: bucket, key: key, query: query, extra: extraHeaders, region: region, creds: creds)
             lock.lock(); requestCount += 1; if attempt > 1 { retryCount += 1 }; lock.unlock()
             let why: String
@@ -209,22 +296,28 @@ public final class S3Client: @unchecked Sendable {
                 let code = XMLText.first("Code", in: r.text) ?? r.headers["x-amz-error-code"]
                 let message = XMLText.first("Message", in: r.text) ?? r.headers["x-amz-error-message"]
                 // Wrong region: S3 names the right one; sign for it and go again, once.
-                if let right = r.headers["x-amz-bucket-region"], right != region, !redirected, [301, 307, 400].contains(r.status) {
+                if let right = r.headers["x-amz-bucket-region"] ?? XMLText.first("Region", in: r.text), right != region, !redirected,
+                   [301, 307, 400].contains(r.status) {
                     redirected = true
                     region = right
                     lock.lock(); regions[bucket] = right; lock.unlock()
                     attempt -= 1
                     continue
                 }
-                // Temporary credentials gone stale: fetch them again, once.
-                if ["ExpiredToken", "InvalidToken", "TokenRefreshRequired"].contains(code ?? ""), !refreshed, credentials.canRefresh {
+                // Temporary credentials gone stale: fetch them again (unless another request
+                // already has) and sign again, once.
+                if Self.refreshCodes.contains(code ?? ""), !refreshed, credentials.canRefresh {
                     refreshed = true
-                    _ = try credentials.credentials(refresh: true)
+                    _ = try credentials.refresh(replacing: creds)
                     attempt -= 1
                     continue
                 }
                 if !Self.isRetryable(status: r.status, code: code) {
-                    throw StorageError("\(name): \(Self.explain(status: r.status, code: code, message: message, method: method, creds: creds))")
+                    let said = Self.explain(status: r.status, code: code, message: message, method: method, creds: creds)
+                    if Self.refreshCodes.contains(code ?? "") {
+                        lock.lock(); expired = (creds, said); lock.unlock()
+                    }
+                    throw StorageError("\(name): \(said)")
                 }
                 why = "HTTP \(r.status)\(code.map { " \($0)" } ?? "")"
             case .failure(let e):
@@ -247,7 +340,9 @@ public final class S3Client: @unchecked Sendable {
             return "\(detail): the secret access key does not belong to access key \(creds.accessKeyId) (credentials from \(creds.source))"
         case "InvalidAccessKeyId":
             return "\(detail): access key \(creds.accessKeyId) is unknown to S3 (credentials from \(creds.source))"
-        case "ExpiredToken", "InvalidToken", "TokenRefreshRequired":
+        case "ExpiredToken", "ExpiredTokenException", "RequestExpired":
+            return "\(detail): the session token has expired (credentials from \(creds.source)): get fresh credentials"
+        case "InvalidToken", "TokenRefreshRequired":
             return "\(detail): the session token is not valid (credentials from \(creds.source)): get fresh credentials"
         case "AccessDenied", "AllAccessDisabled":
             return "\(detail): access denied to \(creds.accessKeyId) (credentials from \(creds.source)); TalkTrace needs s3:ListBucket on the bucket and s3:GetObject on the objects"

@@ -137,7 +137,8 @@ public enum S3Listing {
             if relative.isEmpty || relative.hasSuffix("/") { continue }
             if relative.split(separator: "/").contains(where: { $0.hasPrefix(".") }) { continue }
             guard include(relative) else { continue }
-            out.append(FoundFile(relativePath: relative, path: "s3://\(location.bucket)/\(object.key)", size: object.size, etag: object.etag))
+            out.append(FoundFile(relativePath: relative, path: "s3://\(location.bucket)/\(object.key)", size: object.size,
+                                 modified: object.lastModified, etag: object.etag))
         }
         return out.sorted { $0.relativePath < $1.relativePath }
     }
