@@ -8,7 +8,8 @@ public final class S3Harness: @unchecked Sendable {
     public let bucket: String
     public let accessKeyId: String
     public let secretAccessKey: String
-    /// An assumed-role session, and the same session's key with another session's token.
+    /// A live assumed-role session, and a session of its own whose token the harness's proxy
+    /// treats as expired (answered with S3's `ExpiredToken`).
     public let session: (accessKeyId: String, secretAccessKey: String, sessionToken: String)
     public let staleSession: (accessKeyId: String, secretAccessKey: String, sessionToken: String)
 
