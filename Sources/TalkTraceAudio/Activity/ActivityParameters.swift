@@ -75,6 +75,17 @@ public struct ActivityParameters: Sendable, Equatable, Codable {
     /// A piece of a channel's sound within 5 s of music whose steadiness exceeds this is more of
     /// the music (the noise floor adapts to long music, so it comes back in pieces).
     public var musicFragmentSteadiness: Float = 0.15
+    /// `ListeningSound`: a channel has someone else on it (a television, a room, the next agent)
+    /// when strong sound fills at least this share of the frames in which the other side talks
+    /// and this channel's participant does not (eval corpora: nobody behind the participant 0–6 %,
+    /// a background talker 11–88 %)...
+    public var listeningSoundShare: Float = 0.10
+    /// ...and its segments then reach only this far (seconds) before their first anchor and
+    /// after their last, instead of `headSeconds` / `tailSeconds`: the weak frames around a turn
+    /// are as likely the background's as the participant's onset or decay (on corpus-hard nearly
+    /// all of the caller's excess talk was that reach, 0.2–0.4 s at each end of each turn). One
+    /// 32 ms analysis window and a few 20 ms hops still cover the onset a window smears.
+    public var backgroundReachSeconds = 0.1
     /// Segments shorter than this are dropped (seconds).
     public var minSegmentSeconds = 0.060
     /// Noise-floor tracking: minimum statistics over `noiseWindowSeconds`, in

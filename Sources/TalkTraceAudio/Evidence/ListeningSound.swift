@@ -1,0 +1,91 @@
+/// Whether someone else is on a channel: sound on it while its participant listens.
+///
+/// A participant takes turns: while the other side talks they mostly listen, and what they say
+/// then (a backchannel, an interruption) is their own segment. A television, a room or the next
+/// agent does not listen: it goes on while the other side talks. So the frames in which the other
+/// side talks (its near frames) and this channel's participant does not (outside this channel's
+/// segments, as their anchors set them) are counted, and among them those in which this channel
+/// still has *strong* sound (well over its noise floor, not echo, not a click). Eval corpora:
+/// channels with nobody behind the participant 0–6 % (breaths, clicks, a residue of echo);
+/// a background talker behind the caller 11–88 %, a share of the time they talk. Where the share
+/// passes `ActivityParameters.listeningSoundShare`, the weak frames around a turn are as likely
+/// someone else's as the participant's onset or decay, and the segments reach only
+/// `backgroundReachSeconds` beyond their anchors.
+///
+/// Segments are only known when a candidate closes, and their extent only after the call, so the
+/// two counts are kept as running totals and, while a candidate is open, as their values at
+/// each of its frames (from `headFrames` before its first near frame: nothing earlier can be in
+/// a segment). A closed segment's counts are read off that history for its anchored extent.
+/// Memory: two integers per frame of the open candidate, nothing per frame of the call.
+public struct ListeningSound: Sendable {
+    /// Frames in which the other side talks (`other`) and this channel also has strong sound (`sound`).
+    public struct Counts: Sendable, Equatable {
+        public var other = 0, sound = 0
+    }
+
+    private var total = Counts()
+    /// The totals before each frame of the open candidate, from frame `historyStart`.
+    private var history: [Counts] = []
+    private var historyStart = 0
+    private var sawNear = false
+    private var frame = 0
+
+    public init() {}
+
+    /// Takes the next frame: this channel's strong and near verdicts, the other side's near verdict,
+    /// and whether a candidate is open after it (`SegmentBuilder.inCandidate`).
+    @inline(__always)
+    public mutating func push(strong: Bool, otherNear: Bool, inCandidate: Bool, near: Bool, headFrames: Int) {
+        if inCandidate {
+            if history.isEmpty { historyStart = frame; sawNear = false }
+            history.append(total)
+            if near && !sawNear {
+                sawNear = true
+                let drop = frame - headFrames - historyStart
+                if drop > 0 { history.removeFirst(drop); historyStart += drop }
+            } else if !sawNear && history.count > 4 * (headFrames + 1) {
+                let drop = history.count - (headFrames + 1)
+                history.removeFirst(drop); historyStart += drop
+            }
+        }
+        if otherNear {
+            total.other &+= 1
+            if strong { total.sound &+= 1 }
+        }
+        frame &+= 1
+    }
+
+    /// The candidate closed (before the current frame).
+    public mutating func closeCandidate() {
+        history.removeAll(keepingCapacity: true)
+    }
+
+    /// The totals before frame `f` of the candidate that just closed.
+    private func before(_ f: Int) -> Counts {
+        let i = f - historyStart
+        if i >= history.count { return total }
+        return history[max(0, i)]
+    }
+
+    /// The counts inside `ranges` (frames), each clamped to `within`, of the candidate that just closed.
+    public func counts(in ranges: [Range<Int>], within: Range<Int>) -> Counts {
+        var c = Counts()
+        for r in ranges {
+            let a = max(r.lowerBound, within.lowerBound), b = min(r.upperBound, within.upperBound)
+            guard b > a else { continue }
+            let x = before(a), y = before(b)
+            c.other += y.other - x.other; c.sound += y.sound - x.sound
+        }
+        return c
+    }
+
+    /// Whether strong sound fills at least `share` of the frames in which the other side talks
+    /// outside this channel's segments (`inside`: the kept segments' counts); false with under
+    /// `minimumFrames` such frames (too little of the other side to tell).
+    public func someoneElse(inside: [Counts], share: Float, minimumFrames: Int) -> Bool {
+        var other = total.other, sound = total.sound
+        for c in inside { other -= c.other; sound -= c.sound }
+        guard other >= minimumFrames else { return false }
+        return Float(sound) >= share * Float(other)
+    }
+}
