@@ -86,6 +86,12 @@ public struct ActivityParameters: Sendable, Equatable, Codable {
     /// all of the caller's excess talk was that reach, 0.2–0.4 s at each end of each turn). One
     /// 32 ms analysis window and a few 20 ms hops still cover the onset a window smears.
     public var backgroundReachSeconds = 0.1
+    /// A piece shorter than `musicMinSeconds` touching music is more of it (the music's last
+    /// notes, broken off at a pause) unless its steadiness is under this: its spectrum changes
+    /// more than it repeats, like speech (−0.3…0.26 per candidate on the eval corpora) and unlike
+    /// any music candidate (0.15 and up). A caller's "thank you" right after the hold music stops
+    /// is such a piece (−0.33).
+    public var musicShortPieceSteadiness: Float = 0
     /// Segments shorter than this are dropped (seconds).
     public var minSegmentSeconds = 0.060
     /// Noise-floor tracking: minimum statistics over `noiseWindowSeconds`, in
