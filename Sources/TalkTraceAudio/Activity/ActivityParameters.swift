@@ -76,9 +76,9 @@ public struct ActivityParameters: Sendable, Equatable, Codable {
     /// the music (the noise floor adapts to long music, so it comes back in pieces).
     public var musicFragmentSteadiness: Float = 0.15
     /// `ListeningSound`: a channel has someone else on it (a television, a room, the next agent)
-    /// when strong sound fills at least this share of the frames in which the other side talks
-    /// and this channel's participant does not (eval corpora: nobody behind the participant 0–6 %,
-    /// a background talker 11–88 %)...
+    /// when sound (weak frames) fills at least this share of the frames in which the other side
+    /// talks and this channel's participant does not (eval corpora: nobody behind the participant
+    /// 0–8 %, a background talker 12–95 %, audible neighbouring agents 13–24 %)...
     public var listeningSoundShare: Float = 0.10
     /// ...and its segments then reach only this far (seconds) before their first anchor and
     /// after their last, instead of `headSeconds` / `tailSeconds`: the weak frames around a turn

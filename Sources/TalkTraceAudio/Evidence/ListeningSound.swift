@@ -5,12 +5,14 @@
 /// agent does not listen: it goes on while the other side talks. So the frames in which the other
 /// side talks (its near frames) and this channel's participant does not (outside this channel's
 /// segments, as their anchors set them) are counted, and among them those in which this channel
-/// still has *strong* sound (well over its noise floor, not echo, not a click). Eval corpora:
-/// channels with nobody behind the participant 0–6 % (breaths, clicks, a residue of echo);
-/// a background talker behind the caller 11–88 %, a share of the time they talk. Where the share
-/// passes `ActivityParameters.listeningSoundShare`, the weak frames around a turn are as likely
-/// someone else's as the participant's onset or decay, and the segments reach only
-/// `backgroundReachSeconds` beyond their anchors.
+/// still has sound: *weak* frames (6 dB over the noise floor in the best bands, not echo), the
+/// frames a segment's reach beyond its anchors is made of. Eval corpora: channels with nobody
+/// behind the participant 0–8 % (breaths, clicks, noise bursts, a residue of echo); a background
+/// talker behind the caller 12–95 %, neighbouring agents loud enough to be heard 13–24 % (quieter
+/// ones, under the line noise, 1–4 %: nothing to see, and nothing they add to a reach either).
+/// Where the share passes `ActivityParameters.listeningSoundShare`, the weak frames around a turn
+/// are as likely someone else's (or the noise's) as the participant's onset or decay, and the
+/// segments reach only `backgroundReachSeconds` beyond their anchors.
 ///
 /// Segments are only known when a candidate closes, and their extent only after the call, so the
 /// two counts are kept as running totals and, while a candidate is open, as their values at
@@ -18,7 +20,7 @@
 /// a segment). A closed segment's counts are read off that history for its anchored extent.
 /// Memory: two integers per frame of the open candidate, nothing per frame of the call.
 public struct ListeningSound: Sendable {
-    /// Frames in which the other side talks (`other`) and this channel also has strong sound (`sound`).
+    /// Frames in which the other side talks (`other`) and this channel also has sound (`sound`).
     public struct Counts: Sendable, Equatable {
         public var other = 0, sound = 0
     }
@@ -32,10 +34,10 @@ public struct ListeningSound: Sendable {
 
     public init() {}
 
-    /// Takes the next frame: this channel's strong and near verdicts, the other side's near verdict,
-    /// and whether a candidate is open after it (`SegmentBuilder.inCandidate`).
+    /// Takes the next frame: whether this channel has sound (its weak verdict) and is near, the
+    /// other side's near verdict, and whether a candidate is open after it (`SegmentBuilder.inCandidate`).
     @inline(__always)
-    public mutating func push(strong: Bool, otherNear: Bool, inCandidate: Bool, near: Bool, headFrames: Int) {
+    public mutating func push(sound: Bool, otherNear: Bool, inCandidate: Bool, near: Bool, headFrames: Int) {
         if inCandidate {
             if history.isEmpty { historyStart = frame; sawNear = false }
             history.append(total)
@@ -50,7 +52,7 @@ public struct ListeningSound: Sendable {
         }
         if otherNear {
             total.other &+= 1
-            if strong { total.sound &+= 1 }
+            if sound { total.sound &+= 1 }
         }
         frame &+= 1
     }
@@ -79,7 +81,7 @@ public struct ListeningSound: Sendable {
         return c
     }
 
-    /// Whether strong sound fills at least `share` of the frames in which the other side talks
+    /// Whether sound fills at least `share` of the frames in which the other side talks
     /// outside this channel's segments (`inside`: the kept segments' counts); false with under
     /// `minimumFrames` such frames (too little of the other side to tell).
     public func someoneElse(inside: [Counts], share: Float, minimumFrames: Int) -> Bool {
