@@ -36,10 +36,12 @@ struct ChannelTrack {
     /// loudest), parallel to `segments`.
     var anchors: [SegmentAnchors.Anchors] = []
     /// Someone else on the channel (`ListeningSound`): the frames in which the other side talks,
-    /// and those in which this channel also has strong sound, in total and inside each segment's
+    /// and those in which this channel also has sound (weak frames), in total and inside each segment's
     /// anchored extent (parallel to `segments`).
     var listening = ListeningSound()
     var segmentListening: [ListeningSound.Counts] = []
+    /// The same counts over the channel's music (music on hold is not someone on the line).
+    var musicListening = ListeningSound.Counts()
     /// Whether this channel has someone else on it (set in `finish`).
     private(set) var someoneElse = false
     let parameters: ActivityParameters
@@ -68,9 +70,9 @@ struct ChannelTrack {
         if let outcome = builder.finish() { settle(outcome) }
         absorbMusicFragments()
         dropBackground()
-        // Outside the segments as the anchors set them, while the other side talks: does this
-        // channel still carry strong sound (`ListeningSound`)?
-        someoneElse = listening.someoneElse(inside: segmentListening, share: parameters.listeningSoundShare,
+        // Outside the segments as the anchors set them and outside the music, while the other
+        // side talks: does this channel still carry sound (`ListeningSound`)?
+        someoneElse = listening.someoneElse(inside: segmentListening + [musicListening], share: parameters.listeningSoundShare,
                                             minimumFrames: max(1, Int((1 / frameSeconds).rounded())))  // 1 s, as the speech level
         trimToAnchors(reach: someoneElse ? parameters.backgroundReachSeconds : nil)
     }
@@ -135,6 +137,7 @@ struct ChannelTrack {
                 if music.contains(where: { s.start < $0.end + r && s.end > $0.start - r }) {
                     keep[i] = false
                     music.append(s)
+                    musicListening.other += segmentListening[i].other; musicListening.sound += segmentListening[i].sound
                 }
             }
         }
@@ -186,6 +189,7 @@ struct ChannelTrack {
             meter.settle(accepted: true)
         case let .music(start, end):
             music.append(Segment(start: Double(start) * frameSeconds, end: Double(end) * frameSeconds))
+            musicListening.other += listening.candidate.other; musicListening.sound += listening.candidate.sound
             listening.closeCandidate()
             meter.settle(accepted: false)
         case .rejected:

@@ -30,6 +30,8 @@ public struct ListeningSound: Sendable {
     private var history: [Counts] = []
     private var historyStart = 0
     private var sawNear = false
+    /// The counts over every frame of the open candidate.
+    public private(set) var candidate = Counts()
     private var frame = 0
 
     public init() {}
@@ -53,6 +55,7 @@ public struct ListeningSound: Sendable {
         if otherNear {
             total.other &+= 1
             if sound { total.sound &+= 1 }
+            if inCandidate { candidate.other &+= 1; if sound { candidate.sound &+= 1 } }
         }
         frame &+= 1
     }
@@ -60,6 +63,7 @@ public struct ListeningSound: Sendable {
     /// The candidate closed (before the current frame).
     public mutating func closeCandidate() {
         history.removeAll(keepingCapacity: true)
+        candidate = Counts()
     }
 
     /// The totals before frame `f` of the candidate that just closed.
@@ -82,7 +86,7 @@ public struct ListeningSound: Sendable {
     }
 
     /// Whether sound fills at least `share` of the frames in which the other side talks
-    /// outside this channel's segments (`inside`: the kept segments' counts); false with under
+    /// outside this channel's segments and its music (`inside`: their counts); false with under
     /// `minimumFrames` such frames (too little of the other side to tell).
     public func someoneElse(inside: [Counts], share: Float, minimumFrames: Int) -> Bool {
         var other = total.other, sound = total.sound
