@@ -78,7 +78,8 @@ public struct ActivityParameters: Sendable, Equatable, Codable {
     /// `ListeningSound`: a channel has someone else on it (a television, a room, the next agent)
     /// when sound (weak frames) fills at least this share of the frames in which the other side
     /// talks and this channel's participant does not (eval corpora: nobody behind the participant
-    /// 0–8 %, a background talker 12–95 %, audible neighbouring agents 13–24 %)...
+    /// 0–8 %, a background talker 12–95 % — 0 % on one hard call whose television is too quiet
+    /// to be heard between the caller's turns —, audible neighbouring agents 13–24 %)...
     public var listeningSoundShare: Float = 0.10
     /// ...and its segments then reach only this far (seconds) before their first anchor and
     /// after their last, instead of `headSeconds` / `tailSeconds`: the weak frames around a turn

@@ -8,7 +8,8 @@
 /// still has sound: *weak* frames (6 dB over the noise floor in the best bands, not echo), the
 /// frames a segment's reach beyond its anchors is made of. Eval corpora: channels with nobody
 /// behind the participant 0–8 % (breaths, clicks, noise bursts, a residue of echo); a background
-/// talker behind the caller 12–95 %, neighbouring agents loud enough to be heard 13–24 % (quieter
+/// talker behind the caller 12–95 % (0 % on one hard call whose television is too quiet to be
+/// heard between the caller's turns; its talk is within 2.4 % anyway), neighbouring agents loud enough to be heard 13–24 % (quieter
 /// ones, under the line noise, 1–4 %: nothing to see, and nothing they add to a reach either).
 /// Where the share passes `ActivityParameters.listeningSoundShare`, the weak frames around a turn
 /// are as likely someone else's (or the noise's) as the participant's onset or decay, and the
