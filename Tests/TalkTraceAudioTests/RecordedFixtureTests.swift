@@ -43,9 +43,11 @@ struct RecordedFixtureTests {
     func recordedMusic() throws {
         let (c, a) = try Self.call("recorded-moh.wav")
         check(c, a.agent, "agent", f1: 0.97, talk: 0.05)
-        // The caller's 0.7 s "thank you" 0.2 s after the music stops joins the music's candidate
-        // (pauses under 300 ms are bridged) and is lost with it: talk may be short by that much.
-        check(c, a.customer, "customer", f1: 0.9, talk: 0.15)
+        // Measured: F1 0.99, talk −0.2 %. The caller's 0.7 s "thank you" 0.2 s after the music
+        // stops is a piece too short to judge alone, touching the music; its spectrum changes
+        // more than it repeats (steadiness −0.33), so it stays talk (before: absorbed into the
+        // music, F1 0.93, talk −12 %).
+        check(c, a.customer, "customer", f1: 0.98, talk: 0.03)
         #expect(a.quality.musicOnHold.detected)
         #expect(a.quality.musicOnHold.participant == .customer)
         let hold = (c.truth["musicOnHold"] as! [[Double]])[0]
@@ -53,16 +55,22 @@ struct RecordedFixtureTests {
         // The caller's talk before the hold is not music.
         let before = c.segments("customer").filter { $0[1] <= hold[0] }
         #expect(before.reduce(0) { $0 + Self.covered(a.quality.musicOnHold.spans, $1[0], $1[1]) } == 0)
+        // Nor is the "thank you" right after it: the caller's talk covers it, the music does not.
+        let thanks = try #require(c.segments("customer").first { $0[0] >= hold[1] && $0[0] < hold[1] + 0.5 })
+        #expect(Self.covered(a.customer.segments, thanks[0], thanks[1]) >= 0.9 * (thanks[1] - thanks[0]))
+        #expect(Self.covered(a.quality.musicOnHold.spans, thanks[0], thanks[1]) == 0)
     }
 
     @Test("A background talker who out-talks the caller: reported as background speech, caller's talk kept")
     func televisionBehindCaller() throws {
         let (c, a) = try Self.call("tv-behind-caller.wav")
         check(c, a.agent, "agent", f1: 0.97, talk: 0.05)
-        // Measured: F1 0.83, talk +39 % (before segment anchors: F1 0.80, talk +50 %; without
-        // the background evidence: F1 0.60, talk +132 %). The TV's loudest stretches, as loud as
-        // the caller's softer words, still pass as the caller's where they take turns with the agent.
-        check(c, a.customer, "customer", f1: 0.82, talk: 0.45)
+        // Measured: F1 0.87, talk +18 % (before the short reach on a channel with someone else
+        // on it, `ListeningSound`: F1 0.83, talk +39 %; before segment anchors: F1 0.80, talk
+        // +50 %; without the background evidence: F1 0.60, talk +132 %). The TV's loudest
+        // stretches, as loud as the caller's softer words, still pass as the caller's where they
+        // take turns with the agent.
+        check(c, a.customer, "customer", f1: 0.86, talk: 0.25)
         let bg = try #require(a.quality.backgroundSpeech)
         #expect(bg.customer.detected)
         #expect(bg.agent.detected == false)
@@ -73,8 +81,11 @@ struct RecordedFixtureTests {
     func neighbouringAgents() throws {
         let (c, a) = try Self.call("neighbours.wav")
         check(c, a.customer, "customer", f1: 0.97, talk: 0.05)
-        // Measured: F1 0.94, talk +12 % (before segment anchors, which keep the neighbours from
-        // stretching the agent's turns and joining them: F1 0.65, talk +106 %).
+        // Measured: F1 0.94, talk −9.5 % (before segment anchors, which keep the neighbours from
+        // stretching the agent's turns and joining them: F1 0.65, talk +106 %). The neighbours
+        // are loud enough here to be heard while the agent listens (`ListeningSound`), so the
+        // agent's turns reach only 0.1 s beyond their anchors and lose some of their decays
+        // (before that: talk +12 %).
         check(c, a.agent, "agent", f1: 0.93, talk: 0.15)
     }
 }

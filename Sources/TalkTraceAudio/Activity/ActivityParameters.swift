@@ -75,6 +75,24 @@ public struct ActivityParameters: Sendable, Equatable, Codable {
     /// A piece of a channel's sound within 5 s of music whose steadiness exceeds this is more of
     /// the music (the noise floor adapts to long music, so it comes back in pieces).
     public var musicFragmentSteadiness: Float = 0.15
+    /// `ListeningSound`: a channel has someone else on it (a television, a room, the next agent)
+    /// when sound (weak frames) fills at least this share of the frames in which the other side
+    /// talks and this channel's participant does not (eval corpora: nobody behind the participant
+    /// 0–8 %, a background talker 12–95 % — 0 % on one hard call whose television is too quiet
+    /// to be heard between the caller's turns —, audible neighbouring agents 13–24 %)...
+    public var listeningSoundShare: Float = 0.10
+    /// ...and its segments then reach only this far (seconds) before their first anchor and
+    /// after their last, instead of `headSeconds` / `tailSeconds`: the weak frames around a turn
+    /// are as likely the background's as the participant's onset or decay (on corpus-hard nearly
+    /// all of the caller's excess talk was that reach, 0.2–0.4 s at each end of each turn). One
+    /// 32 ms analysis window and a few 20 ms hops still cover the onset a window smears.
+    public var backgroundReachSeconds = 0.1
+    /// A piece shorter than `musicMinSeconds` touching music is more of it (the music's last
+    /// notes, broken off at a pause) unless its steadiness is under this: its spectrum changes
+    /// more than it repeats, like speech (−0.3…0.26 per candidate on the eval corpora) and unlike
+    /// any music candidate (0.15 and up). A caller's "thank you" right after the hold music stops
+    /// is such a piece (−0.33).
+    public var musicShortPieceSteadiness: Float = 0
     /// Segments shorter than this are dropped (seconds).
     public var minSegmentSeconds = 0.060
     /// Noise-floor tracking: minimum statistics over `noiseWindowSeconds`, in

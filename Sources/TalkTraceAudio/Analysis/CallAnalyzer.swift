@@ -35,6 +35,15 @@ struct ChannelTrack {
     /// Each segment's anchors (`SegmentAnchors`: its near frames within `anchorLevelGate` of its
     /// loudest), parallel to `segments`.
     var anchors: [SegmentAnchors.Anchors] = []
+    /// Someone else on the channel (`ListeningSound`): the frames in which the other side talks,
+    /// and those in which this channel also has sound (weak frames), in total and inside each segment's
+    /// anchored extent (parallel to `segments`).
+    var listening = ListeningSound()
+    var segmentListening: [ListeningSound.Counts] = []
+    /// The same counts over the channel's music (music on hold is not someone on the line).
+    var musicListening = ListeningSound.Counts()
+    /// Whether this channel has someone else on it (set in `finish`).
+    private(set) var someoneElse = false
     let parameters: ActivityParameters
     let levelGate: Float
     let frameSeconds: Double
@@ -50,8 +59,10 @@ struct ChannelTrack {
     }
 
     @inline(__always)
-    mutating func take(_ d: FrameDecision) {
+    mutating func take(_ d: FrameDecision, otherNear: Bool) {
         if let outcome = builder.push(d) { settle(outcome) }
+        listening.push(sound: d.weak, otherNear: otherNear, inCandidate: builder.inCandidate, near: d.near,
+                       headFrames: reachFrames.head)
         meter.push(features: d.features, hopSamples: hop, decision: d, inCandidate: builder.inCandidate)
     }
 
@@ -59,22 +70,40 @@ struct ChannelTrack {
         if let outcome = builder.finish() { settle(outcome) }
         absorbMusicFragments()
         dropBackground()
-        trimToAnchors()
+        // Outside the segments as the anchors set them and outside the music, while the other
+        // side talks: does this channel still carry sound (`ListeningSound`)?
+        someoneElse = listening.someoneElse(inside: segmentListening + [musicListening], share: parameters.listeningSoundShare,
+                                            minimumFrames: max(1, Int((1 / frameSeconds).rounded())))  // 1 s, as the speech level
+        trimToAnchors(reach: someoneElse ? parameters.backgroundReachSeconds : nil)
+    }
+
+    /// Head and tail reach in frames.
+    var reachFrames: (head: Int, tail: Int) {
+        let fps = 1 / frameSeconds
+        return (max(1, Int((parameters.headSeconds * fps).rounded())), max(1, Int((parameters.tailSeconds * fps).rounded())))
+    }
+
+    /// The frame ranges of a segment's anchored talk (`SegmentAnchors.Anchors.extent`) with the
+    /// given reaches.
+    func extents(_ a: SegmentAnchors.Anchors, head: Int, tail: Int) -> [Range<Int>] {
+        let fps = 1 / frameSeconds
+        let minFrames = max(1, Int((parameters.minStrongSeconds * fps).rounded()))
+        let bridge = max(1, Int((parameters.bridgeSeconds * fps).rounded()))
+        return a.extent(minFrames: minFrames, head: head, tail: tail, bridge: bridge)
     }
 
     /// Sets each segment's extent from its anchors (`SegmentAnchors`): trimmed to them plus the
     /// head and tail reaches, split where they leave a pause longer than the bridge. Never
     /// extends a segment. After the music and level steps, which judge the segment as detected.
-    mutating func trimToAnchors() {
-        let fps = 1 / frameSeconds
-        let head = max(1, Int((parameters.headSeconds * fps).rounded()))
-        let tail = max(1, Int((parameters.tailSeconds * fps).rounded()))
-        let minFrames = max(1, Int((parameters.minStrongSeconds * fps).rounded()))
-        let bridge = max(1, Int((parameters.bridgeSeconds * fps).rounded()))
+    /// `reach` (seconds), when given, replaces both reaches: on a channel with someone else on
+    /// it the weak frames around a turn are theirs as much as the participant's.
+    mutating func trimToAnchors(reach: Double? = nil) {
+        var (head, tail) = reachFrames
+        if let reach { head = max(1, Int((reach / frameSeconds).rounded())); tail = head }
         var kept: [Segment] = [], keptPeaks: [Float] = [], keptAnchors: [SegmentAnchors.Anchors] = []
         for i in segments.indices {
             let s = segments[i]
-            for r in anchors[i].extent(minFrames: minFrames, head: head, tail: tail, bridge: bridge) {
+            for r in extents(anchors[i], head: head, tail: tail) {
                 let piece = Segment(start: max(s.start, Double(r.lowerBound) * frameSeconds),
                                     end: min(s.end, Double(r.upperBound) * frameSeconds))
                 guard piece.end > piece.start else { continue }
@@ -87,7 +116,9 @@ struct ChannelTrack {
     /// Pieces of music too short to be judged alone (a chord change, the last second before the
     /// music stops; the noise floor adapts to long music, so it comes back in pieces) are music:
     /// as steady as music and within 5 s of music, or shorter than `musicMinSeconds` and
-    /// touching it (within 0.5 s). Spans chain
+    /// touching it (within 0.5 s) unless its spectrum changes more than it repeats
+    /// (steadiness under `musicShortPieceSteadiness`: speech, however short; a caller's 0.7 s
+    /// "thank you" 0.2 s after the music measured −0.33, flux 0.79). Spans chain
     /// forward and backward, so a long hold is absorbed piece by piece.
     mutating func absorbMusicFragments() {
         guard !music.isEmpty else { return }
@@ -96,7 +127,9 @@ struct ChannelTrack {
         // the music: the caller answering as the hold ends, less than 300 ms after it.
         func reach(_ i: Int) -> Double {
             if MusicEvidence.isFragment(steadiness: steadiness[i], flux: fluxes[i], parameters) { return 5.0 }
-            return segments[i].duration < parameters.musicMinSeconds ? 0.5 : -1
+            // A short piece is judged on its few strong frames only when they say speech plainly.
+            return segments[i].duration < parameters.musicMinSeconds
+                && steadiness[i] >= parameters.musicShortPieceSteadiness ? 0.5 : -1
         }
         for order in [Array(segments.indices), Array(segments.indices.reversed())] {
             for i in order where keep[i] {
@@ -104,11 +137,13 @@ struct ChannelTrack {
                 if music.contains(where: { s.start < $0.end + r && s.end > $0.start - r }) {
                     keep[i] = false
                     music.append(s)
+                    musicListening.other += segmentListening[i].other; musicListening.sound += segmentListening[i].sound
                 }
             }
         }
         segments = segments.indices.filter { keep[$0] }.map { segments[$0] }
         anchors = anchors.indices.filter { keep[$0] }.map { anchors[$0] }
+        segmentListening = segmentListening.indices.filter { keep[$0] }.map { segmentListening[$0] }
         peaks = peaks.indices.filter { keep[$0] }.map { peaks[$0] }
         fluxes = fluxes.indices.filter { keep[$0] }.map { fluxes[$0] }
         steadiness = steadiness.indices.filter { keep[$0] }.map { steadiness[$0] }
@@ -127,12 +162,15 @@ struct ChannelTrack {
             if acc >= total / 2 { break }
         }
         var kept: [Segment] = [], keptPeaks: [Float] = [], keptAnchors: [SegmentAnchors.Anchors] = []
+        var keptListening: [ListeningSound.Counts] = []
         for i in segments.indices where peaks[i] >= reference - levelGate {
             kept.append(segments[i]); keptPeaks.append(peaks[i]); keptAnchors.append(anchors[i])
+            keptListening.append(segmentListening[i])
         }
         segments = kept
         peaks = keptPeaks
         anchors = keptAnchors
+        segmentListening = keptListening
         fluxes = []; steadiness = []  // no longer parallel; not needed after this point
     }
 
@@ -144,11 +182,18 @@ struct ChannelTrack {
             fluxes.append(flux)
             steadiness.append(steady)
             anchors.append(builder.closedAnchors)
+            let (head, tail) = reachFrames
+            segmentListening.append(listening.counts(in: extents(builder.closedAnchors, head: head, tail: tail),
+                                                     within: start..<end))
+            listening.closeCandidate()
             meter.settle(accepted: true)
         case let .music(start, end):
             music.append(Segment(start: Double(start) * frameSeconds, end: Double(end) * frameSeconds))
+            musicListening.other += listening.candidate.other; musicListening.sound += listening.candidate.sound
+            listening.closeCandidate()
             meter.settle(accepted: false)
         case .rejected:
+            listening.closeCandidate()
             meter.settle(accepted: false)
         }
     }
@@ -260,8 +305,8 @@ final class AnalysisStream: @unchecked Sendable {
                 left: s0 + k * bands, leftFeatures: f0[k],
                 right: s1 + k * bands, rightFeatures: f1[k]
             ) { d0, d1 in
-                tracks.pointee.0.take(d0)
-                tracks.pointee.1.take(d1)
+                tracks.pointee.0.take(d0, otherNear: d1.near)
+                tracks.pointee.1.take(d1, otherNear: d0.near)
             }
         }
     }
@@ -278,8 +323,8 @@ final class AnalysisStream: @unchecked Sendable {
         }
         detect(block)
         detector.pointee.finish { d0, d1 in
-            tracks.pointee.0.take(d0)
-            tracks.pointee.1.take(d1)
+            tracks.pointee.0.take(d0, otherNear: d1.near)
+            tracks.pointee.1.take(d1, otherNear: d0.near)
         }
         tracks.pointee.0.finish()
         tracks.pointee.1.finish()
