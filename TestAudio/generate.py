@@ -1260,9 +1260,9 @@ def background(rng, n_ms, names, level, pitch_cents, gap=(0.15, 0.6)):
 
 
 def accuracy_fixtures():
-    """accuracy/: three short calls isolating what synthetic voices and tones never exercised, made from
+    """accuracy/: four short calls isolating what synthetic voices and tones never exercised, made from
     recorded sound: music on hold from a real recording, a background talker who out-talks the caller,
-    neighbouring agents under the agent. Written with their own truth.json (accuracy/truth.json)."""
+    neighbouring agents under the agent, a listener's soft words on a quiet line. Written with their own truth.json (accuracy/truth.json)."""
     ensure_recorded_material()
     out = os.path.join(ROOT, "accuracy")
     shutil.rmtree(out, ignore_errors=True)
@@ -1274,8 +1274,8 @@ def accuracy_fixtures():
     def line_noise(dbfs=-62.0):
         return bandlimit(rng.standard_normal(n)) * db(dbfs) / np.sqrt(2)
 
-    def finish(name, cu, ag, cu_segs, ag_segs, notes, extra):
-        write_wav(os.path.join(out, name), stereo(bandlimit(cu) + line_noise(), bandlimit(ag) + line_noise()))
+    def finish(name, cu, ag, cu_segs, ag_segs, notes, extra, noise_dbfs=-62.0):
+        write_wav(os.path.join(out, name), stereo(bandlimit(cu) + line_noise(noise_dbfs), bandlimit(ag) + line_noise(noise_dbfs)))
         t = {"durationSeconds": sec(dur_ms), "notes": notes}
         t.update(summarize(ag_segs, cu_segs, dur_ms))
         t.update(extra)
@@ -1326,6 +1326,21 @@ def accuracy_fixtures():
            "Two neighbouring agents (recorded prompts at -150 and +400 cents) on the agent channel at -36 and "
            "-40 dBFS, 20 and 24 dB under the agent, most of the call.",
            {"backgroundSpeech": {"customer": False, "agent": True}})
+
+    # 4. A quiet line (-72 dBFS) with nobody else on it; the caller says two soft words while the
+    #    agent talks (12 and 18 dB under the caller's turns): the listener's soft turns of real
+    #    conversation, which a level gate against background talkers would drop.
+    ag, ag_segs = talk_track(dur_ms, [(0.5, "dir-welcome", 0), (8.3, "vm-intro", 0), (18.5, "demo-thanks", 0),
+                                      (26.2, "queue-thankyou", 0)], -18.0)
+    cu, cu_segs = talk_track(dur_ms, [(2.8, "agent-user", -350), (14.6, "agent-pass", -350),
+                                      (24.6, "goodbye", -350)], -20.0)
+    soft1, soft1_segs = talk_track(dur_ms, [(10.5, "hello", -350)], -32.0)
+    soft2, soft2_segs = talk_track(dur_ms, [(20.8, "second", -350)], -38.0)
+    finish("soft-listener.wav", cu + soft1 + soft2, ag, sorted(cu_segs + soft1_segs + soft2_segs), ag_segs,
+           "A quiet line (-72 dBFS line noise), nobody behind either participant. The caller (-20 dBFS) says "
+           "'hello' at 10.5 s (-32 dBFS) and 'second' at 20.8 s (-38 dBFS) while the agent talks: soft turns 12 and "
+           "18 dB under the caller's others.",
+           {"softTurns": [[sec(a), sec(b)] for a, b in soft1_segs + soft2_segs]}, noise_dbfs=-72.0)
 
     with open(os.path.join(out, "truth.json"), "w") as f:
         json.dump({"generator": "TestAudio/generate.py (accuracy_fixtures)",

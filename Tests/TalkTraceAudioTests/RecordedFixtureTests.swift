@@ -77,6 +77,24 @@ struct RecordedFixtureTests {
         #expect((bg.customer.levelDb ?? 0) < -4)
     }
 
+    @Test("A listener's soft words on a quiet line with nobody else on it stay talk")
+    func softListener() throws {
+        let (c, a) = try Self.call("soft-listener.wav")
+        check(c, a.agent, "agent", f1: 0.97, talk: 0.05)
+        // Measured: F1 0.97, talk −6 %. Before the soft-turn rule (`quietTurnClearance`): F1
+        // 0.86, talk −24 %: "hello" (12 dB under the caller's turns) was the quiet cluster of
+        // `BackgroundTalk`, overlapping the agent, and "second" (18 dB under) fell to the 10 dB
+        // level gate. Nobody else is on the channel (`ListeningSound`) and both stand some 40 dB
+        // over its floor, so both are the caller's.
+        check(c, a.customer, "customer", f1: 0.95, talk: 0.10)
+        // Most of each word is talk (measured 93 % and 54 %: the softer word's fricative onset and
+        // its decay lie beyond the reach of its anchors).
+        for word in c.truth["softTurns"] as! [[Double]] {
+            #expect(Self.covered(a.customer.segments, word[0], word[1]) >= 0.5 * (word[1] - word[0]), "soft word \(word)")
+        }
+        #expect(a.quality.backgroundSpeech?.customer.detected == false)
+    }
+
     @Test("Neighbouring agents 20-24 dB under the agent do not become the customer's or the agent's talk")
     func neighbouringAgents() throws {
         let (c, a) = try Self.call("neighbours.wav")

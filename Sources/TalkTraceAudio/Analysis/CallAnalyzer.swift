@@ -44,6 +44,16 @@ struct ChannelTrack {
     var musicListening = ListeningSound.Counts()
     /// Whether this channel has someone else on it (set in `finish`).
     private(set) var someoneElse = false
+    /// The participant's soft turns that `keepSoftTurns` put back, as `trimToAnchors` set them:
+    /// kept apart from `segments` so that `BackgroundTalk` neither judges them nor has them
+    /// drag its level split (set in `finish`).
+    private(set) var softTurns: [Segment] = []
+    /// Parallel to `segments` between `keepSoftTurns` and `trimToAnchors`: put back as a soft turn.
+    private var soft: [Bool] = []
+    /// The level (dBFS) from which a segment is the participant's soft turn rather than a talker
+    /// behind them: `quietTurnClearance` over the noise floor, on a channel where
+    /// `ListeningSound` finds nobody else; nil elsewhere (set in `finish`).
+    private(set) var softLevel: Float?
     let parameters: ActivityParameters
     let levelGate: Float
     let frameSeconds: Double
@@ -69,11 +79,12 @@ struct ChannelTrack {
     mutating func finish() {
         if let outcome = builder.finish() { settle(outcome) }
         absorbMusicFragments()
-        dropBackground()
+        let quiet = dropBackground()
         // Outside the segments as the anchors set them and outside the music, while the other
         // side talks: does this channel still carry sound (`ListeningSound`)?
         someoneElse = listening.someoneElse(inside: segmentListening + [musicListening], share: parameters.listeningSoundShare,
                                             minimumFrames: max(1, Int((1 / frameSeconds).rounded())))  // 1 s, as the speech level
+        if !someoneElse { keepSoftTurns(quiet) }
         trimToAnchors(reach: someoneElse ? parameters.backgroundReachSeconds : nil)
     }
 
@@ -107,10 +118,11 @@ struct ChannelTrack {
                 let piece = Segment(start: max(s.start, Double(r.lowerBound) * frameSeconds),
                                     end: min(s.end, Double(r.upperBound) * frameSeconds))
                 guard piece.end > piece.start else { continue }
+                if i < soft.count, soft[i] { softTurns.append(piece); continue }
                 kept.append(piece); keptPeaks.append(peaks[i]); keptAnchors.append(anchors[i])
             }
         }
-        segments = kept; peaks = keptPeaks; anchors = keptAnchors
+        segments = kept; peaks = keptPeaks; anchors = keptAnchors; soft = []
     }
 
     /// Pieces of music too short to be judged alone (a chord change, the last second before the
@@ -149,10 +161,32 @@ struct ChannelTrack {
         steadiness = steadiness.indices.filter { keep[$0] }.map { steadiness[$0] }
     }
 
+    /// A segment `dropBackground` gated, with what `keepSoftTurns` needs to put it back.
+    struct QuietSegment {
+        var segment: Segment
+        var peak: Float
+        var anchors: SegmentAnchors.Anchors
+    }
+
+    /// Puts back the gated segments (`quiet`) that stand at least `quietTurnClearance` over the
+    /// channel's noise floor, on a channel where `ListeningSound` found nobody else: a talker
+    /// behind the participant that loud would have been heard while the participant listened,
+    /// so these are the participant's own soft turns (see `ActivityParameters.quietTurnClearance`).
+    /// Without a floor (every non-talk frame digital silence) nothing is put back.
+    mutating func keepSoftTurns(_ quiet: [QuietSegment]) {
+        guard let floor = meter.levels().noiseFloorDbfs else { return }
+        softLevel = Float(floor) + parameters.quietTurnClearance
+        let back = quiet.filter { $0.peak >= softLevel! }
+        guard !back.isEmpty else { return }
+        soft = [Bool](repeating: false, count: segments.count) + [Bool](repeating: true, count: back.count)
+        segments += back.map(\.segment); peaks += back.map(\.peak); anchors += back.map(\.anchors)
+    }
+
     /// Drops segments far quieter than the channel's own talk: the reference is the peak level
     /// that half of the talk time reaches (a duration-weighted median), so the main talker sets it.
-    mutating func dropBackground() {
-        guard segments.count > 1 else { return }
+    /// Returns the dropped ones.
+    mutating func dropBackground() -> [QuietSegment] {
+        guard segments.count > 1 else { return [] }
         let order = peaks.indices.sorted { peaks[$0] > peaks[$1] }
         let total = segments.reduce(0) { $0 + $1.duration }
         var acc = 0.0, reference = peaks[order[0]]
@@ -162,8 +196,11 @@ struct ChannelTrack {
             if acc >= total / 2 { break }
         }
         var kept: [Segment] = [], keptPeaks: [Float] = [], keptAnchors: [SegmentAnchors.Anchors] = []
-        var keptListening: [ListeningSound.Counts] = []
-        for i in segments.indices where peaks[i] >= reference - levelGate {
+        var keptListening: [ListeningSound.Counts] = [], dropped: [QuietSegment] = []
+        for i in segments.indices {
+            guard peaks[i] >= reference - levelGate else {
+                dropped.append(QuietSegment(segment: segments[i], peak: peaks[i], anchors: anchors[i])); continue
+            }
             kept.append(segments[i]); keptPeaks.append(peaks[i]); keptAnchors.append(anchors[i])
             keptListening.append(segmentListening[i])
         }
@@ -172,6 +209,7 @@ struct ChannelTrack {
         anchors = keptAnchors
         segmentListening = keptListening
         fluxes = []; steadiness = []  // no longer parallel; not needed after this point
+        return dropped
     }
 
     private mutating func settle(_ outcome: SegmentBuilder.Outcome) {
@@ -365,12 +403,13 @@ public enum CallAnalyzer {
         // Call-level: talk behind each participant, judged with the other side's turns.
         let agentBackground = BackgroundTalk.separate(
             segments: agentTrack.segments, levels: agentTrack.peaks, other: customerTrack.segments,
-            duration: duration, parameters: parameters)
+            duration: duration, parameters: parameters, keepAbove: agentTrack.softLevel)
         let customerBackground = BackgroundTalk.separate(
             segments: customerTrack.segments, levels: customerTrack.peaks, other: agentTrack.segments,
-            duration: duration, parameters: parameters)
-        let agentSegments = clamp(agentBackground.segments, to: duration)
-        let customerSegments = clamp(customerBackground.segments, to: duration)
+            duration: duration, parameters: parameters, keepAbove: customerTrack.softLevel)
+        // The soft turns join after `BackgroundTalk`: they passed a stricter test of their own.
+        let agentSegments = clamp((agentBackground.segments + agentTrack.softTurns).sorted { $0.start < $1.start }, to: duration)
+        let customerSegments = clamp((customerBackground.segments + customerTrack.softTurns).sorted { $0.start < $1.start }, to: duration)
 
         func channel(_ track: ChannelTrack, _ segs: [Segment], other: [Segment]) -> ChannelAnalysis {
             let talk = segs.reduce(0) { $0 + $1.duration }

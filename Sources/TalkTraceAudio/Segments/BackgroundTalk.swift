@@ -31,8 +31,14 @@ public enum BackgroundTalk {
 
     /// Separates `segments` (levels `levels`, dBFS, parallel) of one channel, given the other
     /// channel's segments `other` and the call's `duration` (s).
+    /// A quiet-cluster segment whose level is at least `keepAbove` (dBFS) stays: the caller passes
+    /// it where `ListeningSound` found nobody else on the channel, as the level at which a talker
+    /// behind the participant would have been heard (`ActivityParameters.quietTurnClearance`
+    /// over the noise floor); such a segment is the participant's soft turn, however much it
+    /// overlaps the other side (a backchannel does, by nature).
     public static func separate(
-        segments: [Segment], levels: [Float], other: [Segment], duration: Double, parameters p: ActivityParameters
+        segments: [Segment], levels: [Float], other: [Segment], duration: Double, parameters p: ActivityParameters,
+        keepAbove: Float? = nil
     ) -> Result {
         let unchanged = Result(segments: segments, levels: levels, background: [], levelDb: nil)
         guard segments.count >= 2, duration > 0 else { return unchanged }
@@ -72,7 +78,8 @@ public enum BackgroundTalk {
         guard chance > 0, quietShare >= Double(p.backgroundTurnTaking) * chance, quietShare > loudShare else {
             return unchanged
         }
-        let drop = Set(quiet)
+        let drop = Set(quiet.filter { keepAbove == nil || levels[$0] < keepAbove! })
+        guard !drop.isEmpty else { return unchanged }
         var result = Result(segments: [], levels: [], background: [], levelDb: -(separation * 10).rounded() / 10)
         for i in segments.indices {
             if drop.contains(i) { result.background.append(segments[i]) } else {
