@@ -1,0 +1,135 @@
+import Foundation
+import TalkTraceAudio
+
+/// Where one analysis is in a shard's analyses.jsonl: what the join keeps of it (about 60 bytes)
+/// instead of the decoded analysis, so a join's memory does not grow with the analyses' size.
+public struct StoredAnalysis: Sendable {
+    /// Index into `ShardAnalyses`' files.
+    var file: Int32
+    /// The analysis object's bytes in that file.
+    var offset: Int64
+    var length: Int32
+    /// Within them, the values of `Recording.Path`, `.Location` and `.ContactId`: the members the
+    /// join sets (the shard could not know the CTRs), in the order they appear.
+    var members: (Int32, Int32, Int32, Int32, Int32, Int32)
+    var durationSeconds: Double
+}
+
+/// The shards' analyses.jsonl files, open for reading back one analysis at a time while the
+/// outputs are written. An analysis's bytes go into the outputs verbatim but for the three
+/// members the join sets, which are spliced in: the same bytes the encoder writes for the
+/// analysis with them set, as a one-machine batch writes it.
+public final class ShardAnalyses: @unchecked Sendable {
+    let paths: [String]
+    private let fds: [Int32]
+
+    init(paths: [String], fds: [Int32]) {
+        self.paths = paths
+        self.fds = fds
+    }
+
+    deinit { for fd in fds { close(fd) } }
+
+    /// The analysis as it was written by the shard.
+    func raw(_ s: StoredAnalysis) throws(PipelineError) -> Data {
+        var data = Data(count: Int(s.length))
+        let fd = fds[Int(s.file)]
+        let n = data.withUnsafeMutableBytes { b -> Int in
+            var done = 0
+            while done < b.count {
+                let r = pread(fd, b.baseAddress! + done, b.count - done, off_t(s.offset) + off_t(done))
+                if r < 0 && errno == EINTR { continue }
+                if r <= 0 { return r < 0 ? -1 : done }
+                done += r
+            }
+            return done
+        }
+        guard n == Int(s.length) else {
+            throw PipelineError("\(paths[Int(s.file)]): cannot read back the analysis at byte \(s.offset) (\(n < 0 ? String(cString: strerror(errno)) : "file shortened"))")
+        }
+        return data
+    }
+
+    /// The analysis with `Recording.Path`, `.Location` and `.ContactId` set.
+    func json(_ s: StoredAnalysis, path: String, match: RecordingMatcher.Match?, encoder: AnalysisJSONEncoder) throws(PipelineError) -> Data {
+        let raw = try raw(s)
+        func text(_ v: String?) -> Data { v.flatMap { try? encoder.encode($0) } ?? Data("null".utf8) }
+        // Which member each range holds: the shard writes sorted keys (ContactId, Location, Path),
+        // but the ranges were recorded by name, in file order.
+        let m = s.members
+        let ranges = [(Int(m.0), Int(m.1)), (Int(m.2), Int(m.3)), (Int(m.4), Int(m.5))]
+        let values = [text(match?.contactId), text(match?.location), text(path)]
+        var order = [0, 1, 2]
+        order.sort { ranges[$0].0 < ranges[$1].0 }
+        var out = Data()
+        out.reserveCapacity(raw.count + 256)
+        var at = 0
+        for k in order {
+            out.append(raw[at..<ranges[k].0])
+            out.append(values[k])
+            at = ranges[k].1
+        }
+        out.append(raw[at...])
+        return out
+    }
+}
+
+/// One line of a shard's analyses.jsonl, checked but not decoded:
+/// `{"Path":…,"SizeBytes":…,"Analysis":{…}|null,"Error":null|"…"}`.
+struct ShardLine {
+    var path: String
+    var sizeBytes: Int64
+    var error: String?
+    /// The analysis object's range in the line, and its Recording's Path, Location and ContactId
+    /// value ranges (relative to the analysis) and duration.
+    var analysis: Range<Int>?
+    var members: (Int32, Int32, Int32, Int32, Int32, Int32) = (0, 0, 0, 0, 0, 0)
+    var durationSeconds = 0.0
+
+    typealias Reader = StrictJSONReader
+    typealias Failure = StrictJSONReader.Failure
+
+    static func read(_ line: UnsafeRawBufferPointer) throws(Failure) -> ShardLine {
+        var r = Reader(line)
+        var path: String?, size: Int?, error: String?, sawError = false
+        var analysis: Range<Int>?, sawAnalysis = false
+        var recording: (path: Range<Int>?, location: Range<Int>?, contactId: Range<Int>?, duration: Double?) = (nil, nil, nil, nil)
+        try r.object { (r: inout Reader, k: Range<Int>) throws(Failure) in
+            if r.key(k, is: "Path") { path = try r.string() }
+            else if r.key(k, is: "SizeBytes") { size = try r.int() }
+            else if r.key(k, is: "Error") { sawError = true; error = try r.optionalString() }
+            else if r.key(k, is: "Analysis") {
+                sawAnalysis = true
+                if try r.null() { return }
+                r.space()
+                let start = r.i
+                try r.object(depth: 1) { (r: inout Reader, k: Range<Int>) throws(Failure) in
+                    guard r.key(k, is: "Recording") else { try r.skip(depth: 2); return }
+                    try r.object(depth: 2) { (r: inout Reader, k: Range<Int>) throws(Failure) in
+                        if r.key(k, is: "Path") { recording.path = try r.valueRange() }
+                        else if r.key(k, is: "Location") { recording.location = try r.valueRange() }
+                        else if r.key(k, is: "ContactId") { recording.contactId = try r.valueRange() }
+                        else if r.key(k, is: "DurationSeconds") { recording.duration = try r.double() }
+                        else { try r.skip(depth: 3) }
+                    }
+                }
+                analysis = start..<r.i
+            } else {
+                throw Failure(offset: k.lowerBound, problem: "unknown member")
+            }
+        }
+        try r.finish()
+        guard let path, let size, sawError, sawAnalysis else { throw Failure(offset: 0, problem: "a member is missing (Path, SizeBytes, Analysis, Error)") }
+        var out = ShardLine(path: path, sizeBytes: Int64(size), error: error, analysis: analysis)
+        if let analysis {
+            guard let p = recording.path, let l = recording.location, let c = recording.contactId, let d = recording.duration else {
+                throw Failure(offset: analysis.lowerBound, problem: "its Recording lacks Path, Location, ContactId or DurationSeconds")
+            }
+            let base = analysis.lowerBound
+            func rel(_ x: Int) -> Int32 { Int32(x - base) }
+            out.members = (rel(c.lowerBound), rel(c.upperBound), rel(l.lowerBound), rel(l.upperBound), rel(p.lowerBound), rel(p.upperBound))
+            out.durationSeconds = d
+        }
+        return out
+    }
+}
