@@ -206,6 +206,14 @@ struct ShardTests {
         let good = try Data(contentsOf: analyses)
         try good.dropLast(10).write(to: analyses)
         #expect(joinError(out, ctr, final) == "\(analyses.path): \(good.count - 10) bytes, but the shard wrote \(good.count): changed or damaged since; run shard 0/2 again")
+        // Damaged inside an analysis, the size unchanged: the strict reader refuses the line.
+        let text = String(decoding: good, as: UTF8.self)
+        let damaged = text.replacingOccurrences(of: #""Agent":{"#, with: #""Agent":["#)
+        #expect(damaged != text && damaged.utf8.count == good.count)
+        try Data(damaged.utf8).write(to: analyses)
+        let refused = joinError(out, ctr, final) ?? ""
+        #expect(refused.hasPrefix("\(analyses.path): line 1 does not read back as an analysis (expected ',' or ']' at byte "), "\(refused)")
+        #expect(refused.hasSuffix("): run shard 0/2 again"))
         try good.write(to: analyses)
         #expect(joinError(out, ctr, final) == nil)
 

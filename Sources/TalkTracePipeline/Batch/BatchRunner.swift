@@ -31,7 +31,13 @@ public struct RecordingResult: Sendable {
     public var file: RecordingFile
     public var match: RecordingMatcher.Match?
     /// The analysis, with `Recording.Path` relative and `Location`/`ContactId` from the join.
-    public var analysis: CallAnalysis?
+    public var analysis: CallAnalysis? {
+        get { box?.value }
+        set { box = newValue.map(AnalysisBox.init) }
+    }
+    /// (Boxed: a `CallAnalysis` is about a kilobyte inline, and a join of 100,000 recordings holds
+    /// a result for each, most without one.)
+    private var box: AnalysisBox?
     /// Why it could not be analyzed (one line), when it could not.
     public var error: String?
     public var crossCheck: CrossCheck?
@@ -45,6 +51,13 @@ public struct RecordingResult: Sendable {
     /// join keeps this, not the analysis: `BatchResult.analysisJSON` reads it back).
     public var stored: StoredAnalysis?
 
+    public init(file: RecordingFile, match: RecordingMatcher.Match?, analysis: CallAnalysis? = nil, error: String? = nil) {
+        self.file = file
+        self.match = match
+        self.error = error
+        self.analysis = analysis
+    }
+
     /// `analysisJSON`, or the analysis encoded now (nil for a stored one: see `BatchResult.analysisJSON`).
     public func encodedAnalysis(_ encoder: AnalysisJSONEncoder) -> Data? {
         analysisJSON ?? analysis.flatMap { try? encoder.encode($0) }
@@ -55,6 +68,11 @@ public struct RecordingResult: Sendable {
 
     /// The recording's duration, when analyzed.
     public var durationSeconds: Double? { analysis?.recording.durationSeconds ?? stored?.durationSeconds }
+}
+
+final class AnalysisBox: Sendable {
+    let value: CallAnalysis
+    init(_ value: CallAnalysis) { self.value = value }
 }
 
 /// Progress as the batch goes, for a bar or periodic lines.

@@ -9,7 +9,7 @@ public enum Join {
     /// What became of one recording before the join.
     enum Outcome {
         /// Analyzed by this process; `json` is the worker's encoding with this match, when made.
-        case analyzed(CallAnalysis, json: Data?)
+        indirect case analyzed(CallAnalysis, json: Data?)
         /// Analyzed by a shard: where its JSON is.
         case stored(StoredAnalysis)
         case failed(String)

@@ -31,45 +31,48 @@ public final class ShardAnalyses: @unchecked Sendable {
     deinit { for fd in fds { close(fd) } }
 
     /// The analysis as it was written by the shard.
-    func raw(_ s: StoredAnalysis) throws(PipelineError) -> Data {
-        var data = Data(count: Int(s.length))
+    func raw(_ s: StoredAnalysis) throws(PipelineError) -> [UInt8] {
         let fd = fds[Int(s.file)]
-        let n = data.withUnsafeMutableBytes { b -> Int in
-            var done = 0
-            while done < b.count {
-                let r = pread(fd, b.baseAddress! + done, b.count - done, off_t(s.offset) + off_t(done))
+        let length = Int(s.length)
+        var done = 0, failed: Int32 = 0
+        // Not zero-filled first: every byte is read into (or the read fails).
+        let bytes = [UInt8](unsafeUninitializedCapacity: length) { b, count in
+            while done < length {
+                let r = pread(fd, b.baseAddress! + done, length - done, off_t(s.offset) + off_t(done))
                 if r < 0 && errno == EINTR { continue }
-                if r <= 0 { return r < 0 ? -1 : done }
+                if r < 0 { failed = errno }
+                if r <= 0 { break }
                 done += r
             }
-            return done
+            count = length
         }
-        guard n == Int(s.length) else {
-            throw PipelineError("\(paths[Int(s.file)]): cannot read back the analysis at byte \(s.offset) (\(n < 0 ? String(cString: strerror(errno)) : "file shortened"))")
+        guard done == length else {
+            throw PipelineError("\(paths[Int(s.file)]): cannot read back the analysis at byte \(s.offset) (\(failed != 0 ? String(cString: strerror(failed)) : "file shortened"))")
         }
-        return data
+        return bytes
     }
 
     /// The analysis with `Recording.Path`, `.Location` and `.ContactId` set.
     func json(_ s: StoredAnalysis, path: String, match: RecordingMatcher.Match?, encoder: AnalysisJSONEncoder) throws(PipelineError) -> Data {
         let raw = try raw(s)
         func text(_ v: String?) -> Data { v.flatMap { try? encoder.encode($0) } ?? Data("null".utf8) }
-        // Which member each range holds: the shard writes sorted keys (ContactId, Location, Path),
-        // but the ranges were recorded by name, in file order.
+        // The ranges are (ContactId, Location, Path) by name; the shard wrote them in key order,
+        // but they are put back in whatever order the file has them.
         let m = s.members
-        let ranges = [(Int(m.0), Int(m.1)), (Int(m.2), Int(m.3)), (Int(m.4), Int(m.5))]
-        let values = [text(match?.contactId), text(match?.location), text(path)]
-        var order = [0, 1, 2]
-        order.sort { ranges[$0].0 < ranges[$1].0 }
+        var ranges = [(Int(m.0), Int(m.1), 0), (Int(m.2), Int(m.3), 1), (Int(m.4), Int(m.5), 2)]
+        ranges.sort { $0.0 < $1.0 }
         var out = Data()
         out.reserveCapacity(raw.count + 256)
-        var at = 0
-        for k in order {
-            out.append(raw[at..<ranges[k].0])
-            out.append(values[k])
-            at = ranges[k].1
+        raw.withUnsafeBytes { raw in
+            // (Copied as raw bytes: appending an array slice to Data went byte by byte.)
+            var at = 0
+            for (start, end, which) in ranges {
+                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[at..<start]))
+                out.append(which == 0 ? text(match?.contactId) : which == 1 ? text(match?.location) : text(path))
+                at = end
+            }
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[at...]))
         }
-        out.append(raw[at...])
         return out
     }
 }

@@ -131,13 +131,19 @@ enum ShardSet {
     }
 
     /// Calls `body` with each non-empty line of the file (newline excluded) and its byte offset,
-    /// reading 4 MiB at a time (a longer line grows the buffer).
+    /// reading 1 MiB at a time (a longer line grows the buffer).
     static func forEachLine(fd: Int32, path: String, _ body: (UnsafeRawBufferPointer, Int64) throws(PipelineError) -> Void) throws(PipelineError) {
-        var buffer = [UInt8](repeating: 0, count: 1 << 22)
+        // Not zero-filled: only what pread wrote is ever read.
+        func uninitialized(_ n: Int) -> [UInt8] { [UInt8](unsafeUninitializedCapacity: n) { _, count in count = n } }
+        var buffer = uninitialized(1 << 20)
         var filled = 0
         var base: Int64 = 0  // file offset of buffer[0]
         while true {
-            if filled == buffer.count { buffer.append(contentsOf: [UInt8](repeating: 0, count: buffer.count)) }
+            if filled == buffer.count {
+                var bigger = uninitialized(2 * buffer.count)
+                bigger.withUnsafeMutableBytes { b in buffer.withUnsafeBytes { b.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<filled])) } }
+                buffer = bigger
+            }
             let n = buffer.withUnsafeMutableBytes { b in pread(fd, b.baseAddress! + filled, b.count - filled, off_t(base) + off_t(filled)) }
             if n < 0 && errno == EINTR { continue }
             if n < 0 { throw PipelineError("\(path): cannot read (\(String(cString: strerror(errno))))") }
@@ -146,23 +152,23 @@ enum ShardSet {
             var start = 0
             var failure: PipelineError?
             buffer.withUnsafeBytes { (b: UnsafeRawBufferPointer) in
-              do throws(PipelineError) {
-                var k = 0
-                while k < filled {
-                    guard let nl = memchr(b.baseAddress! + k, 0x0a, filled - k) else {
-                        k = filled
-                        break
+                do throws(PipelineError) {
+                    var k = 0
+                    while k < filled {
+                        guard let nl = memchr(b.baseAddress! + k, 0x0a, filled - k) else {
+                            k = filled
+                            break
+                        }
+                        let end = b.baseAddress!.distance(to: UnsafeRawPointer(nl))
+                        if end > start { try body(UnsafeRawBufferPointer(rebasing: b[start..<end]), base + Int64(start)) }
+                        start = end + 1
+                        k = start
                     }
-                    let end = b.baseAddress!.distance(to: UnsafeRawPointer(nl))
-                    if end > start { try body(UnsafeRawBufferPointer(rebasing: b[start..<end]), base + Int64(start)) }
-                    start = end + 1
-                    k = start
-                }
-                if atEnd && filled > start {
-                    try body(UnsafeRawBufferPointer(rebasing: b[start..<filled]), base + Int64(start))
-                    start = filled
-                }
-              } catch { failure = error }
+                    if atEnd && filled > start {
+                        try body(UnsafeRawBufferPointer(rebasing: b[start..<filled]), base + Int64(start))
+                        start = filled
+                    }
+                } catch { failure = error }
             }
             if let failure { throw failure }
             if atEnd { return }
