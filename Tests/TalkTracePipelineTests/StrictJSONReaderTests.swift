@@ -105,6 +105,15 @@ struct StrictJSONReaderTests {
             #expect(spliced == (try encoder.encode(expected)))
         }
 
+        // The splice's string writer is the encoder's, byte for byte.
+        var odd = (0..<0x80).map { String(UnicodeScalar(UInt8($0))) }.joined()
+        odd += "é/\u{2028}😀\u{FEFF}"
+        for text in [odd, "", "plain", "a\"b\\c/d"] {
+            var out: [UInt8] = []
+            ShardAnalyses.jsonString(text, into: &out)
+            #expect(Data(out) == (try encoder.encode(text)), "\(text.debugDescription)")
+        }
+
         let row = try AnalysisRow.read(shardJSON, details: true)
         #expect(row.durationSeconds == 95.5 && row.sampleRate == a.recording.sampleRate && row.encoding == a.recording.encoding)
         #expect(row.agent.talkSeconds == a.agent.talkSeconds && row.customer.talkSeconds == a.customer.talkSeconds)

@@ -52,10 +52,45 @@ public final class ShardAnalyses: @unchecked Sendable {
         return bytes
     }
 
+    /// `s` as a JSON string, exactly as `AnalysisJSONEncoder` writes one (its `writeString`, not
+    /// public there: `"` and `\\` escaped, the short escapes for \b \f \n \r \t, \u00XX for the
+    /// other control characters, everything else as its UTF-8 bytes; a test holds the two equal).
+    /// The encoder itself costs a 64 KB buffer per call: most of a splice.
+    static func jsonString(_ s: String, into out: inout [UInt8]) {
+        out.append(0x22)
+        // Most strings (paths, contact IDs, locations) need no escape: copied whole.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5c }) {
+            out.append(contentsOf: s.utf8)
+            out.append(0x22)
+            return
+        }
+        for b in s.utf8 {
+            switch b {
+            case 0x22: out.append(contentsOf: [0x5c, 0x22])
+            case 0x5c: out.append(contentsOf: [0x5c, 0x5c])
+            case 0x0a: out.append(contentsOf: [0x5c, 0x6e])
+            case 0x0d: out.append(contentsOf: [0x5c, 0x72])
+            case 0x09: out.append(contentsOf: [0x5c, 0x74])
+            case 0x08: out.append(contentsOf: [0x5c, 0x62])
+            case 0x0c: out.append(contentsOf: [0x5c, 0x66])
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: [0x5c, 0x75, 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 15)]])
+            default: out.append(b)
+            }
+        }
+        out.append(0x22)
+    }
+
     /// The analysis with `Recording.Path`, `.Location` and `.ContactId` set.
     func json(_ s: StoredAnalysis, path: String, match: RecordingMatcher.Match?, encoder: AnalysisJSONEncoder) throws(PipelineError) -> Data {
         let raw = try raw(s)
-        func text(_ v: String?) -> Data { v.flatMap { try? encoder.encode($0) } ?? Data("null".utf8) }
+        func text(_ v: String?) -> [UInt8] {
+            guard let v else { return Array("null".utf8) }
+            var out: [UInt8] = []
+            Self.jsonString(v, into: &out)
+            return out
+        }
         // The ranges are (ContactId, Location, Path) by name; the shard wrote them in key order,
         // but they are put back in whatever order the file has them.
         let m = s.members
@@ -68,7 +103,7 @@ public final class ShardAnalyses: @unchecked Sendable {
             var at = 0
             for (start, end, which) in ranges {
                 out.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[at..<start]))
-                out.append(which == 0 ? text(match?.contactId) : which == 1 ? text(match?.location) : text(path))
+                out.append(contentsOf: which == 0 ? text(match?.contactId) : which == 1 ? text(match?.location) : text(path))
                 at = end
             }
             out.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[at...]))

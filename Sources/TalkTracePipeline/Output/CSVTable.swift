@@ -49,7 +49,9 @@ enum CSVTable {
     }
 
     static func quote(_ s: String) -> String {
-        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
+        // On the bytes: a Character scan was a twentieth of a join, and missed "\r\n" (one
+        // Character, equal to neither "\r" nor "\n"), which must be quoted too.
+        guard s.utf8.contains(where: { $0 == 0x2c || $0 == 0x22 || $0 == 0x0a || $0 == 0x0d }) else { return s }
         return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }
