@@ -88,17 +88,17 @@ public enum Join {
         }
         var loadError: PipelineError?
         var loaded: ShardSet.Loaded?
-        let loading = Date()
+        let loading = Date(), loadingCPU = Timing.threadCPU()
         do { loaded = try ShardSet.load(shardsRoot) } catch { loadError = error }
-        Timing.report("shard analyses read", since: loading, count: loaded?.recordings.count, unit: "recordings")
+        Timing.report("shard analyses read", since: loading, count: loaded?.recordings.count, unit: "recordings", cpuSince: loadingCPU)
         try reading.wait()
         if let loadError { throw loadError }
         let shards = loaded!
         let contacts = store!
         let recordings = shards.recordings
-        let joining = Date()
+        let joining = Date(), joiningCPU = Timing.threadCPU()
         let matcher = RecordingMatcher(recordings: recordings, contacts: contacts.keys)
-        defer { Timing.report("matched and assembled", since: joining, count: recordings.count, unit: "recordings") }
+        defer { Timing.report("matched and assembled", since: joining, count: recordings.count, unit: "recordings", cpuSince: joiningCPU) }
         let (results, byContact) = assemble(recordings: recordings, entries: shards.entries,
                                             reused: [Bool](repeating: false, count: recordings.count),
                                             contacts: contacts, matcher: matcher)
