@@ -62,6 +62,13 @@ struct ShardTests {
             try runShards(manifest: manifestPath.path, out: shards, count: count)
             let joined = try Join.run(shardsRoot: shards.path, ctrPaths: [ctr.path], outputDirectory: final.path)
             try OutputFiles.writeAll(joined, to: final.path)
+            // The join keeps no analysis in memory; the report decodes them from the same bytes.
+            #expect(joined.recordings.allSatisfy { $0.analysis == nil } && joined.recordings.filter(\.isAnalyzed).count == 8)
+            let decoded = try joined.decodingStoredAnalyses()
+            let encoder = CallAnalysis.encoder()
+            for i in joined.recordings.indices where joined.recordings[i].isAnalyzed {
+                #expect(try decoded.recordings[i].analysis.map { try encoder.encode($0) } == joined.analysisJSON(i, encoder: encoder))
+            }
             joined.outputDirectory?.release()
             for name in Self.outputs {
                 let a = try Data(contentsOf: single.appendingPathComponent(name)), b = try Data(contentsOf: final.appendingPathComponent(name))
