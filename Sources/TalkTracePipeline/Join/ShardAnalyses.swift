@@ -163,6 +163,9 @@ struct ShardLine {
             guard let p = recording.path, let l = recording.location, let c = recording.contactId, let d = recording.duration else {
                 throw Failure(offset: analysis.lowerBound, problem: "its Recording lacks Path, Location, ContactId or DurationSeconds")
             }
+            guard analysis.count < Int(Int32.max) else {
+                throw Failure(offset: analysis.lowerBound, problem: "an analysis of \(analysis.count) bytes, over the 2 GB the join takes")
+            }
             let base = analysis.lowerBound
             func rel(_ x: Int) -> Int32 { Int32(x - base) }
             out.members = (rel(c.lowerBound), rel(c.upperBound), rel(l.lowerBound), rel(l.upperBound), rel(p.lowerBound), rel(p.upperBound))
