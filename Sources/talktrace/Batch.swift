@@ -145,7 +145,7 @@ extension TalkTrace {
                 let writing = Date()
                 summary = try OutputFiles.writeAll(result, to: out)
                 Timing.report("outputs written", since: writing, count: result.contacts.count, unit: "contacts")
-                if report { try OutputFiles.write(Data(BatchReport.html(result, summary: summary).utf8), to: out, name: "report.html") }
+                if report { try OutputFiles.write(Data(BatchReport.html(try result.decodingStoredAnalyses(), summary: summary).utf8), to: out, name: "report.html") }
             } catch {
                 printError("talktrace: \(error)")
                 throw ExitCode(1)

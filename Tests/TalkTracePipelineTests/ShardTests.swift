@@ -62,6 +62,13 @@ struct ShardTests {
             try runShards(manifest: manifestPath.path, out: shards, count: count)
             let joined = try Join.run(shardsRoot: shards.path, ctrPaths: [ctr.path], outputDirectory: final.path)
             try OutputFiles.writeAll(joined, to: final.path)
+            // The join keeps no analysis in memory; the report decodes them from the same bytes.
+            #expect(joined.recordings.allSatisfy { $0.analysis == nil } && joined.recordings.filter(\.isAnalyzed).count == 8)
+            let decoded = try joined.decodingStoredAnalyses()
+            let encoder = CallAnalysis.encoder()
+            for i in joined.recordings.indices where joined.recordings[i].isAnalyzed {
+                #expect(try decoded.recordings[i].analysis.map { try encoder.encode($0) } == joined.analysisJSON(i, encoder: encoder))
+            }
             joined.outputDirectory?.release()
             for name in Self.outputs {
                 let a = try Data(contentsOf: single.appendingPathComponent(name)), b = try Data(contentsOf: final.appendingPathComponent(name))
@@ -206,6 +213,14 @@ struct ShardTests {
         let good = try Data(contentsOf: analyses)
         try good.dropLast(10).write(to: analyses)
         #expect(joinError(out, ctr, final) == "\(analyses.path): \(good.count - 10) bytes, but the shard wrote \(good.count): changed or damaged since; run shard 0/2 again")
+        // Damaged inside an analysis, the size unchanged: the strict reader refuses the line.
+        let text = String(decoding: good, as: UTF8.self)
+        let damaged = text.replacingOccurrences(of: #""Agent":{"#, with: #""Agent":["#)
+        #expect(damaged != text && damaged.utf8.count == good.count)
+        try Data(damaged.utf8).write(to: analyses)
+        let refused = joinError(out, ctr, final) ?? ""
+        #expect(refused.hasPrefix("\(analyses.path): line 1 does not read back as an analysis (expected ',' or ']' at byte "), "\(refused)")
+        #expect(refused.hasSuffix("): run shard 0/2 again"))
         try good.write(to: analyses)
         #expect(joinError(out, ctr, final) == nil)
 

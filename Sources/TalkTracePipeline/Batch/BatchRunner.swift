@@ -31,7 +31,13 @@ public struct RecordingResult: Sendable {
     public var file: RecordingFile
     public var match: RecordingMatcher.Match?
     /// The analysis, with `Recording.Path` relative and `Location`/`ContactId` from the join.
-    public var analysis: CallAnalysis?
+    public var analysis: CallAnalysis? {
+        get { box?.value }
+        set { box = newValue.map(AnalysisBox.init) }
+    }
+    /// (Boxed: a `CallAnalysis` is about a kilobyte inline, and a join of 100,000 recordings holds
+    /// a result for each, most without one.)
+    private var box: AnalysisBox?
     /// Why it could not be analyzed (one line), when it could not.
     public var error: String?
     public var crossCheck: CrossCheck?
@@ -41,10 +47,32 @@ public struct RecordingResult: Sendable {
     /// share of a short call's cost, and every output file wants it); nil when not encoded yet.
     public var analysisJSON: Data?
 
-    /// `analysisJSON`, or the analysis encoded now.
+    /// Where the analysis is in a shard's analyses.jsonl, when `talktrace join` read it (the
+    /// join keeps this, not the analysis: `BatchResult.analysisJSON` reads it back).
+    public var stored: StoredAnalysis?
+
+    public init(file: RecordingFile, match: RecordingMatcher.Match?, analysis: CallAnalysis? = nil, error: String? = nil) {
+        self.file = file
+        self.match = match
+        self.error = error
+        self.analysis = analysis
+    }
+
+    /// `analysisJSON`, or the analysis encoded now (nil for a stored one: see `BatchResult.analysisJSON`).
     public func encodedAnalysis(_ encoder: AnalysisJSONEncoder) -> Data? {
         analysisJSON ?? analysis.flatMap { try? encoder.encode($0) }
     }
+
+    /// Whether there is an analysis (in memory or stored), i.e. the recording did not fail.
+    public var isAnalyzed: Bool { analysis != nil || analysisJSON != nil || stored != nil }
+
+    /// The recording's duration, when analyzed.
+    public var durationSeconds: Double? { analysis?.recording.durationSeconds ?? stored?.durationSeconds }
+}
+
+final class AnalysisBox: Sendable {
+    let value: CallAnalysis
+    init(_ value: CallAnalysis) { self.value = value }
 }
 
 /// Progress as the batch goes, for a bar or periodic lines.
@@ -74,6 +102,33 @@ public struct BatchResult: Sendable {
     /// The claimed output folder: held (locked) while the result is alive, so the outputs are
     /// written under the same claim as the analysis.
     public var outputDirectory: OutputDirectory? = nil
+    /// The shards' analyses files a join's stored analyses are read back from.
+    public var shardAnalyses: ShardAnalyses? = nil
+
+    /// Recording `i`'s analysis as every output carries it: its JSON, `Recording.Path`, `.Location`
+    /// and `.ContactId` set by the join; nil when it failed.
+    public func analysisJSON(_ i: Int, encoder: AnalysisJSONEncoder) throws(PipelineError) -> Data? {
+        let r = recordings[i]
+        if let s = r.stored {
+            guard let shardAnalyses else { throw PipelineError("\(r.file.relativePath): the shards' analyses are not open") }
+            return try shardAnalyses.json(s, path: r.file.relativePath, match: r.match, encoder: encoder)
+        }
+        return r.encodedAnalysis(encoder)
+    }
+
+    /// The result with every stored analysis decoded into `RecordingResult.analysis`, for what
+    /// wants whole analyses (the HTML report); a join's outputs do without.
+    public func decodingStoredAnalyses() throws(PipelineError) -> BatchResult {
+        var copy = self
+        let encoder = CallAnalysis.encoder(), decoder = CallAnalysis.decoder()
+        for i in recordings.indices where recordings[i].analysis == nil && recordings[i].stored != nil {
+            guard let json = try analysisJSON(i, encoder: encoder) else { continue }
+            do { copy.recordings[i].analysis = try decoder.decode(CallAnalysis.self, from: json) } catch {
+                throw PipelineError("\(recordings[i].file.relativePath): its analysis does not decode (\(error))")
+            }
+        }
+        return copy
+    }
 }
 
 /// The nightly job on one machine: `Manifest/` (walk the recordings folder) → `Analyze/` (every
@@ -116,7 +171,7 @@ public enum BatchRunner {
                 a.recording.location = matches[i]?.location
                 a.recording.contactId = matches[i]?.contactId
             }), progress: progress)
-        let (results, byContact) = Join.assemble(recordings: recordings, entries: outcome.entries, reused: outcome.reused,
+        let (results, byContact) = Join.assemble(recordings: recordings, entries: outcome.entries.map(Join.Outcome.init), reused: outcome.reused,
                                                  contacts: contacts, matcher: matcher)
         return BatchResult(recordings: results, contacts: contacts, analysesByContact: byContact,
                            wallSeconds: Date().timeIntervalSince(started), jobs: outcome.jobs,

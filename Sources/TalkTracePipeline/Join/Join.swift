@@ -6,10 +6,26 @@ import TalkTraceRecords
 /// a one-machine `batch` (analyses straight from its workers) and for `talktrace join` (analyses
 /// read from the shards' folders), so both write the same bytes.
 public enum Join {
+    /// What became of one recording before the join.
+    enum Outcome {
+        /// Analyzed by this process; `json` is the worker's encoding with this match, when made.
+        indirect case analyzed(CallAnalysis, json: Data?)
+        /// Analyzed by a shard: where its JSON is.
+        case stored(StoredAnalysis)
+        case failed(String)
+        case missing
+
+        init(_ entry: (AnalysisCache.Entry?, Data?)) {
+            switch entry.0 {
+            case .analysis(let a)?: self = .analyzed(a, json: entry.1)
+            case .error(let e)?: self = .failed(e)
+            case nil: self = .missing
+            }
+        }
+    }
+
     /// Results in recording order, with the contact each belongs to and the cross-check.
-    /// `entries[i]` is recording `i`'s analysis or error and, when a worker of this process
-    /// already encoded it with this match, its JSON.
-    static func assemble(recordings: [RecordingFile], entries: [(AnalysisCache.Entry?, Data?)], reused: [Bool],
+    static func assemble(recordings: [RecordingFile], entries: [Outcome], reused: [Bool],
                          contacts: ContactStore, matcher: RecordingMatcher) -> (results: [RecordingResult], byContact: [String: [Int]]) {
         var out: [RecordingResult] = []
         out.reserveCapacity(recordings.count)
@@ -18,23 +34,28 @@ public enum Join {
         for (i, file) in recordings.enumerated() {
             let match = matcher.matches[i]
             var r = RecordingResult(file: file, match: match)
-            let (entry, json) = entries[i]
-            switch entry {
-            case .analysis(var a):
+            var duration: Double?
+            switch entries[i] {
+            case .analyzed(var a, let json):
                 a.recording.path = file.relativePath
                 a.recording.location = match?.location
                 a.recording.contactId = match?.contactId
                 r.analysis = a
-                // The worker's encoding, unless the analysis came from elsewhere (the resume
-                // cache, a shard), whose location and contact may predate these CTRs.
+                // The worker's encoding, unless the analysis came from the resume cache, whose
+                // location and contact may predate these CTRs.
                 r.analysisJSON = json ?? (try? encoder.encode(a))
-                if let match, let contact = contacts.contact(id: match.contactId) {
-                    r.crossCheck = CrossCheck(recordingSeconds: a.recording.durationSeconds, contact: contact)
-                }
-            case .error(let e):
+                duration = a.recording.durationSeconds
+            case .stored(let s):
+                // Spliced with this match when the outputs are written (`BatchResult.analysisJSON`).
+                r.stored = s
+                duration = s.durationSeconds
+            case .failed(let e):
                 r.error = e
-            case nil:
+            case .missing:
                 r.error = "\(file.relativePath): not analyzed (internal error)"
+            }
+            if let duration, let match, let contact = contacts.contact(id: match.contactId) {
+                r.crossCheck = CrossCheck(recordingSeconds: duration, contact: contact)
             }
             r.reused = reused[i]
             if let match { byContact[match.contactId, default: []].append(i) }
@@ -67,23 +88,23 @@ public enum Join {
         }
         var loadError: PipelineError?
         var loaded: ShardSet.Loaded?
-        let loading = Date()
+        let loading = Date(), loadingCPU = Timing.threadCPU()
         do { loaded = try ShardSet.load(shardsRoot) } catch { loadError = error }
-        Timing.report("shard analyses read", since: loading, count: loaded?.recordings.count, unit: "recordings")
+        Timing.report("shard analyses read", since: loading, count: loaded?.recordings.count, unit: "recordings", cpuSince: loadingCPU)
         try reading.wait()
         if let loadError { throw loadError }
         let shards = loaded!
         let contacts = store!
         let recordings = shards.recordings
-        let joining = Date()
+        let joining = Date(), joiningCPU = Timing.threadCPU()
         let matcher = RecordingMatcher(recordings: recordings, contacts: contacts.keys)
-        defer { Timing.report("matched and assembled", since: joining, count: recordings.count, unit: "recordings") }
+        defer { Timing.report("matched and assembled", since: joining, count: recordings.count, unit: "recordings", cpuSince: joiningCPU) }
         let (results, byContact) = assemble(recordings: recordings, entries: shards.entries,
                                             reused: [Bool](repeating: false, count: recordings.count),
                                             contacts: contacts, matcher: matcher)
         return BatchResult(recordings: results, contacts: contacts, analysesByContact: byContact,
                            wallSeconds: Date().timeIntervalSince(started), jobs: shards.count,
-                           analyzedSeconds: 0, outputDirectory: outputs)
+                           analyzedSeconds: 0, outputDirectory: outputs, shardAnalyses: shards.analyses)
     }
 }
 

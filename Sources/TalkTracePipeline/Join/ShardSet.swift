@@ -9,25 +9,10 @@ enum ShardSet {
     struct Loaded {
         var manifest: Manifest
         var count: Int
-        /// Every manifest entry, in manifest order, and its analysis or error.
+        /// Every manifest entry, in manifest order, and where its analysis is or its error.
         var recordings: [RecordingFile]
-        var entries: [(AnalysisCache.Entry?, Data?)]
-    }
-
-    /// Decoded lines, filled from several threads.
-    private final class DecodedLines: @unchecked Sendable {
-        private var lines: [Line?]
-        private let lock = NSLock()
-        init(count: Int) { lines = Array(repeating: nil, count: count) }
-        func set(_ k: Int, _ line: Line?) { lock.lock(); lines[k] = line; lock.unlock() }
-        func get(_ k: Int) -> Line? { lock.lock(); defer { lock.unlock() }; return lines[k] }
-    }
-
-    private struct Line: Decodable, @unchecked Sendable {
-        var path: String
-        var sizeBytes: Int64
-        var analysis: CallAnalysis?
-        var error: String?
+        var entries: [Join.Outcome]
+        var analyses: ShardAnalyses
     }
 
     static func load(_ out: String) throws(PipelineError) -> Loaded {
@@ -78,7 +63,11 @@ enum ShardSet {
             throw PipelineError("\(out): \(missing.count) of \(count) shards not complete: \(missing.joined(separator: ", ")); run \(missing.count == 1 ? "it" : "them") (again), then join")
         }
         let assignment = manifest.assignment(count: count)
-        var entries = [(AnalysisCache.Entry?, Data?)](repeating: (nil, nil), count: manifest.entries.count)
+        var shares = [[Int]](repeating: [], count: count)
+        for (k, shard) in assignment.enumerated() where shard >= 0 { shares[shard].append(k) }
+        var entries = [Join.Outcome](repeating: .missing, count: manifest.entries.count)
+        var paths: [String] = [], fds: [Int32] = []
+        defer { if fds.count < count { for fd in fds { close(fd) } } }
         for i in 0..<count {
             let marker = markers[i]!
             let spec = ShardSpec(index: i, count: count)
@@ -90,43 +79,37 @@ enum ShardSet {
                 throw PipelineError("\(dir): its marker says shard \(marker.index)/\(marker.count), not \(spec): the folder was moved; run shard \(spec) again")
             }
             let analysesPath = (dir as NSString).appendingPathComponent(Shard.analysesName)
-            guard let data = FileManager.default.contents(atPath: analysesPath) else {
+            let fd = open(analysesPath, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else {
                 throw PipelineError("\(analysesPath): missing though the shard is marked complete: run shard \(spec) again")
             }
-            if Int64(data.count) != marker.analysesBytes {
-                throw PipelineError("\(analysesPath): \(data.count) bytes, but the shard wrote \(marker.analysesBytes): changed or damaged since; run shard \(spec) again")
+            fds.append(fd)
+            paths.append(analysesPath)
+            var st = stat()
+            let size = fstat(fd, &st) == 0 ? Int64(st.st_size) : -1
+            if size != marker.analysesBytes {
+                throw PipelineError("\(analysesPath): \(size) bytes, but the shard wrote \(marker.analysesBytes): changed or damaged since; run shard \(spec) again")
             }
-            let share = assignment.indices.filter { assignment[$0] == i }
-            let lines = data.split(separator: 0x0a).filter { !$0.isEmpty }
-            guard lines.count <= share.count else {
-                throw PipelineError("\(analysesPath): more lines than the shard's \(share.count) recordings: run shard \(spec) again")
-            }
-            // Decoding is the join's main cost (Foundation's JSONDecoder, about 1 ms an
-            // analysis here): every core takes a part.
-            let decoded = DecodedLines(count: lines.count)
-            DispatchQueue.concurrentPerform(iterations: min(lines.count, max(1, ProcessInfo.processInfo.activeProcessorCount * 4))) { part in
-                let decoder = CallAnalysis.decoder()
-                let parts = min(lines.count, max(1, ProcessInfo.processInfo.activeProcessorCount * 4))
-                var k = part
-                while k < lines.count {
-                    decoded.set(k, try? decoder.decode(Line.self, from: Data(lines[k])))
-                    k += parts
-                }
-            }
+            let share = shares[i]
             var k = 0
-            for _ in lines {
-                guard k < share.count else { break }
+            // Line by line, a few MB at a time: only each analysis's place is kept, not its bytes.
+            try forEachLine(fd: fd, path: analysesPath) { (line, offset) throws(PipelineError) in
+                guard k < share.count else {
+                    throw PipelineError("\(analysesPath): more lines than the shard's \(share.count) recordings: run shard \(spec) again")
+                }
                 let e = manifest.entries[share[k]]
-                guard let line = decoded.get(k) else {
-                    throw PipelineError("\(analysesPath): line \(k + 1) does not read back as an analysis: run shard \(spec) again")
+                let parsed: ShardLine
+                do throws(StrictJSONReader.Failure) { parsed = try ShardLine.read(line) } catch {
+                    throw PipelineError("\(analysesPath): line \(k + 1) does not read back as an analysis (\(error.problem) at byte \(error.offset)): run shard \(spec) again")
                 }
-                guard line.path == e.path else {
-                    throw PipelineError("\(analysesPath): line \(k + 1) is \(line.path), but the shard's share has \(e.path) there: run shard \(spec) again")
+                guard parsed.path == e.path else {
+                    throw PipelineError("\(analysesPath): line \(k + 1) is \(OneLine.sanitize(parsed.path)), but the shard's share has \(e.path) there: run shard \(spec) again")
                 }
-                if let a = line.analysis {
-                    entries[share[k]] = (.analysis(a), nil)
+                if let a = parsed.analysis {
+                    entries[share[k]] = .stored(StoredAnalysis(file: Int32(i), offset: offset + Int64(a.lowerBound), length: Int32(a.count),
+                                                               members: parsed.members, durationSeconds: parsed.durationSeconds))
                 } else {
-                    entries[share[k]] = (.error(line.error ?? "\(e.path): not analyzed"), nil)
+                    entries[share[k]] = .failed(parsed.error ?? "\(e.path): not analyzed")
                 }
                 k += 1
             }
@@ -140,8 +123,61 @@ enum ShardSet {
         for (i, e) in manifest.entries.enumerated() {
             recordings.append(RecordingFile(relativePath: e.path, path: (root as NSString).appendingPathComponent(e.path),
                                             size: e.sizeBytes, modified: e.modifiedTime, problem: e.problem))
-            if let p = e.problem { entries[i] = (.error("\(e.path): \(p)"), nil) }
+            if let p = e.problem { entries[i] = .failed("\(e.path): \(p)") }
         }
-        return Loaded(manifest: manifest, count: count, recordings: recordings, entries: entries)
+        let analyses = ShardAnalyses(paths: paths, fds: fds)
+        fds = []
+        return Loaded(manifest: manifest, count: count, recordings: recordings, entries: entries, analyses: analyses)
+    }
+
+    /// Calls `body` with each non-empty line of the file (newline excluded) and its byte offset,
+    /// reading 1 MiB at a time (a longer line grows the buffer).
+    static func forEachLine(fd: Int32, path: String, _ body: (UnsafeRawBufferPointer, Int64) throws(PipelineError) -> Void) throws(PipelineError) {
+        // Not zero-filled: only what pread wrote is ever read.
+        func uninitialized(_ n: Int) -> [UInt8] { [UInt8](unsafeUninitializedCapacity: n) { _, count in count = n } }
+        var buffer = uninitialized(1 << 20)
+        var filled = 0
+        var base: Int64 = 0  // file offset of buffer[0]
+        while true {
+            if filled == buffer.count {
+                var bigger = uninitialized(2 * buffer.count)
+                bigger.withUnsafeMutableBytes { b in buffer.withUnsafeBytes { b.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<filled])) } }
+                buffer = bigger
+            }
+            let n = buffer.withUnsafeMutableBytes { b in pread(fd, b.baseAddress! + filled, b.count - filled, off_t(base) + off_t(filled)) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { throw PipelineError("\(path): cannot read (\(String(cString: strerror(errno))))") }
+            let atEnd = n == 0
+            filled += n
+            var start = 0
+            var failure: PipelineError?
+            buffer.withUnsafeBytes { (b: UnsafeRawBufferPointer) in
+                do throws(PipelineError) {
+                    var k = 0
+                    while k < filled {
+                        guard let nl = memchr(b.baseAddress! + k, 0x0a, filled - k) else {
+                            k = filled
+                            break
+                        }
+                        let end = b.baseAddress!.distance(to: UnsafeRawPointer(nl))
+                        if end > start { try body(UnsafeRawBufferPointer(rebasing: b[start..<end]), base + Int64(start)) }
+                        start = end + 1
+                        k = start
+                    }
+                    if atEnd && filled > start {
+                        try body(UnsafeRawBufferPointer(rebasing: b[start..<filled]), base + Int64(start))
+                        start = filled
+                    }
+                } catch { failure = error }
+            }
+            if let failure { throw failure }
+            if atEnd { return }
+            // Keep the unfinished line at the front.
+            if start > 0 {
+                buffer.withUnsafeMutableBytes { b in _ = memmove(b.baseAddress!, b.baseAddress! + start, filled - start) }
+                filled -= start
+                base += Int64(start)
+            }
+        }
     }
 }

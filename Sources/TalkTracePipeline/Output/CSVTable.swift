@@ -17,39 +17,29 @@ enum CSVTable {
         "CustomerSnrDb", "AgentLoudness", "CustomerLoudness", "AgentClippedRatio", "CustomerClippedRatio",
     ]
 
-    static func recordings(_ result: BatchResult) -> String {
-        var out = ""
-        forEachLine(result) { out += $0 }
-        return out
-    }
+    static let header = columns.joined(separator: ",") + "\r\n"
 
-    static func write(_ result: BatchResult, to writer: FileWriter) {
-        forEachLine(result) { writer.write($0) }
-    }
-
-    static func forEachLine(_ result: BatchResult, _ emit: (String) -> Void) {
-        emit(columns.joined(separator: ",") + "\r\n")
-        for r in result.recordings {
-            var row: [String] = [r.file.relativePath, r.match?.contactId ?? "", r.match?.by.rawValue ?? "", r.error ?? ""].map(neutralize)
-            if let a = r.analysis {
-                let c = a.conversation
-                func n(_ v: Double?) -> String { v.map { "\($0)" } ?? "" }
-                row += [
-                    n(a.recording.durationSeconds), n(a.agent.talkSeconds), n(a.customer.talkSeconds), n(c.talkSeconds),
-                    n(c.silenceSeconds), n(c.overlapSeconds), n(c.nonTalk.totalSeconds), "\(c.nonTalk.instances.count)",
-                    "\(c.interruptions.total)", "\(c.interruptions.byAgent)", "\(c.interruptions.byCustomer)",
-                    "\(c.backchannels.total)", n(c.agentTalkShare), n(c.responseLatency.medianSeconds),
-                    "\(a.agent.segmentCount)", "\(a.customer.segmentCount)", n(a.agent.longestMonologueSeconds),
-                    n(a.customer.longestMonologueSeconds), n(a.agent.levels.speechLevelDbfs),
-                    n(a.customer.levels.speechLevelDbfs), n(a.agent.levels.snrDb), n(a.customer.levels.snrDb),
-                    n(a.agent.loudness.mean), n(a.customer.loudness.mean), n(a.agent.levels.clippedRatio),
-                    n(a.customer.levels.clippedRatio),
-                ]
-            } else {
-                row += Array(repeating: "", count: columns.count - row.count)
-            }
-            emit(row.map(quote).joined(separator: ",") + "\r\n")
+    /// One recording's row, its figures from the analysis's JSON (`row`; nil when it failed).
+    static func line(_ r: RecordingResult, _ a: AnalysisRow?) -> String {
+        var row: [String] = [r.file.relativePath, r.match?.contactId ?? "", r.match?.by.rawValue ?? "", r.error ?? ""].map(neutralize)
+        if let a {
+            func n(_ v: Double?) -> String { v.map { "\($0)" } ?? "" }
+            func n(_ v: Int?) -> String { v.map { "\($0)" } ?? "" }
+            row += [
+                n(a.durationSeconds), n(a.agent.talkSeconds), n(a.customer.talkSeconds), n(a.talkSeconds),
+                n(a.silenceSeconds), n(a.overlapSeconds), n(a.nonTalkSeconds), "\(a.nonTalkCount)",
+                n(a.interruptions), n(a.interruptionsByAgent), n(a.interruptionsByCustomer),
+                n(a.backchannels), n(a.agentTalkShare), n(a.medianResponseSeconds),
+                n(a.agent.segmentCount), n(a.customer.segmentCount), n(a.agent.longestMonologueSeconds),
+                n(a.customer.longestMonologueSeconds), n(a.agent.speechLevelDbfs),
+                n(a.customer.speechLevelDbfs), n(a.agent.snrDb), n(a.customer.snrDb),
+                n(a.agent.loudnessMean), n(a.customer.loudnessMean), n(a.agent.clippedRatio),
+                n(a.customer.clippedRatio),
+            ]
+        } else {
+            row += Array(repeating: "", count: columns.count - row.count)
         }
+        return row.map(quote).joined(separator: ",") + "\r\n"
     }
 
     /// A text cell a spreadsheet would take for a formula, made inert with a leading `'`.
@@ -59,7 +49,9 @@ enum CSVTable {
     }
 
     static func quote(_ s: String) -> String {
-        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
+        // On the bytes: a Character scan was a twentieth of a join, and missed "\r\n" (one
+        // Character, equal to neither "\r" nor "\n"), which must be quoted too.
+        guard s.utf8.contains(where: { $0 == 0x2c || $0 == 0x22 || $0 == 0x0a || $0 == 0x0d }) else { return s }
         return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }

@@ -33,11 +33,6 @@ public enum OutputFiles {
     @discardableResult
     public static func writeAll(_ result: BatchResult, to dir: String) throws(PipelineError) -> BatchSummary {
         let encoder = CallAnalysis.encoder()
-        // Each analysis encoded once, shared by both JSON Lines files.
-        var encoded: [Data?] = []
-        encoded.reserveCapacity(result.recordings.count)
-        for r in result.recordings { encoded.append(r.encodedAnalysis(encoder)) }
-
         var summary = BatchSummary(result)
         // The database is the slowest output (30 ms for 300 calls): written on a thread of its own
         // while the text files are, since the whole batch waits for this.
@@ -46,18 +41,42 @@ public enum OutputFiles {
         let database = Background { () throws(PipelineError) in
             databaseProblems = try SQLiteExport.write(result, summary: counted, to: dir)
         }
+        // recordings.jsonl and recordings.csv in one pass: each analysis's JSON is made (or read
+        // back from its shard) once for both, and never all held at once.
         let recordings = try AtomicOutput(dir: dir, name: "recordings.jsonl")
-        for (i, r) in result.recordings.enumerated() {
-            recordings.writer.write(recordingLine(r, analysis: encoded[i], encoder: encoder))
-            recordings.writer.write([0x0a])
+        let csv = try AtomicOutput(dir: dir, name: "recordings.csv")
+        do throws(PipelineError) {
+            csv.writer.write(CSVTable.header)
+            for (i, r) in result.recordings.enumerated() {
+                let json = try result.analysisJSON(i, encoder: encoder)
+                recordings.writer.write(recordingLine(r, analysis: json, encoder: encoder))
+                recordings.writer.write([0x0a])
+                let row: AnalysisRow?
+                do throws(PipelineError) { row = try json.map { j throws(PipelineError) in try AnalysisRow.read(j, details: false) } } catch {
+                    throw PipelineError("recordings.csv: \(OneLine.sanitize(r.file.relativePath)): \(error.message)")
+                }
+                csv.writer.write(CSVTable.line(r, row))
+            }
+        } catch {
+            recordings.abandon()
+            csv.abandon()
+            try? database.wait()
+            throw error
         }
         try recordings.commit()
+        try csv.commit()
         let contacts = try AtomicOutput(dir: dir, name: "contacts.jsonl")
         for c in 0..<result.contacts.count {
             let key = result.contacts.keys[c]
             var array = Data("[".utf8)
             for (k, i) in (result.analysesByContact[key.contactId] ?? []).enumerated() {
-                guard let a = encoded[i] else { continue }
+                let a: Data?
+                do { a = try result.analysisJSON(i, encoder: encoder) } catch {
+                    contacts.abandon()
+                    try? database.wait()
+                    throw error
+                }
+                guard let a else { continue }
                 if array.count > 1 && k > 0 { array.append(0x2c) }
                 array.append(a)
             }
@@ -65,15 +84,13 @@ public enum OutputFiles {
             let raw: Data
             do { raw = try result.contacts.raw(c) } catch {
                 contacts.abandon()
+                try? database.wait()
                 throw PipelineError("contacts.jsonl: \(error.message)")
             }
             contacts.writer.write(ContactRecord.jsonLine(raw: raw, recordingAnalysis: array))
             contacts.writer.write([0x0a])
         }
         try contacts.commit()
-        let csv = try AtomicOutput(dir: dir, name: "recordings.csv")
-        CSVTable.write(result, to: csv.writer)
-        try csv.commit()
         try database.wait()
         summary.databaseProblems = databaseProblems
         let summaryEncoder = CallAnalysis.encoder(pretty: true)
@@ -141,8 +158,8 @@ public struct BatchSummary: Sendable, Codable, Equatable {
     init(_ r: BatchResult) {
         let rec = r.recordings
         recordingsFound = rec.count
-        recordingsAnalyzed = rec.filter { $0.analysis != nil }.count
-        recordingsFailed = rec.filter { $0.analysis == nil }.count
+        recordingsAnalyzed = rec.filter(\.isAnalyzed).count
+        recordingsFailed = rec.filter { !$0.isAnalyzed }.count
         recordingsUnmatched = rec.filter { $0.match == nil }.count
         matchedByLocation = rec.filter { $0.match?.by == .location }.count
         matchedByContactId = rec.filter { $0.match?.by == .contactId }.count
@@ -153,7 +170,7 @@ public struct BatchSummary: Sendable, Codable, Equatable {
         contacts = r.contacts.count
         contactsWithRecording = r.contacts.keys.filter { r.analysesByContact[$0.contactId] != nil }.count
         contactsWithoutRecording = contacts - contactsWithRecording
-        let audio = rec.reduce(0.0) { $0 + ($1.analysis?.recording.durationSeconds ?? 0) }
+        let audio = rec.reduce(0.0) { $0 + ($1.durationSeconds ?? 0) }
         audioHours = (audio / 3600 * 10000).rounded() / 10000
         wallSeconds = (r.wallSeconds * 1000).rounded() / 1000
         // Only what this run analyzed: audio reused from --resume's cache took no time.

@@ -102,34 +102,38 @@ enum SQLiteExport {
         let encoder = CallAnalysis.encoder()
         for (i, r) in result.recordings.enumerated() {
             let id = i + 1
-            let a = r.analysis
-            let c = a?.conversation
+            // The figures from the analysis's JSON, as recordings.csv reads them: the same
+            // values whether the analysis was made here or read back from a shard.
+            let json = try result.analysisJSON(i, encoder: encoder)
+            let a: AnalysisRow?
+            do throws(PipelineError) { a = try json.map { j throws(PipelineError) in try AnalysisRow.read(j, details: true) } } catch {
+                throw PipelineError("\(OneLine.sanitize(r.file.relativePath)): \(error.message)")
+            }
             try db.cachedStatement(sql: "INSERT INTO recordings VALUES (?,\(t),\(t),?,\(t),\(t),?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)").execute(
                 arguments: [
                     id, text(r.file.relativePath), text(r.match?.contactId), r.match?.by.rawValue, text(r.match?.location), text(r.error),
-                    a?.recording.durationSeconds, a?.recording.sampleRate, a?.recording.encoding, c?.talkSeconds,
-                    c?.silenceSeconds, c?.overlapSeconds, c?.nonTalk.totalSeconds, c?.nonTalk.instances.count,
-                    c?.interruptions.total, c?.interruptions.byAgent, c?.interruptions.byCustomer, c?.backchannels.total,
-                    c?.agentTalkShare, c?.responseLatency.medianSeconds, r.crossCheck?.differenceSeconds,
-                    r.encodedAnalysis(encoder).map { String(decoding: $0, as: UTF8.self) },
+                    a?.durationSeconds, a?.sampleRate, a?.encoding, a?.talkSeconds,
+                    a?.silenceSeconds, a?.overlapSeconds, a?.nonTalkSeconds, a?.nonTalkCount,
+                    a?.interruptions, a?.interruptionsByAgent, a?.interruptionsByCustomer, a?.backchannels,
+                    a?.agentTalkShare, a?.medianResponseSeconds, r.crossCheck?.differenceSeconds,
+                    json.map { String(decoding: $0, as: UTF8.self) },
                 ])
             guard let a else { continue }
             for (who, ch) in [("AGENT", a.agent), ("CUSTOMER", a.customer)] {
-                let l = ch.levels
                 try db.cachedStatement(sql: "INSERT INTO channel_metrics VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)").execute(
                     arguments: [id, who, ch.talkSeconds, ch.talkRatio, ch.segmentCount, ch.longestMonologueSeconds,
-                                l.speechLevelDbfs, l.noiseFloorDbfs, l.snrDb, l.peakDbfs, l.clippedRatio, l.dropoutSeconds,
-                                ch.loudness.mean, l.gatedSilenceSeconds])
+                                ch.speechLevelDbfs, ch.noiseFloorDbfs, ch.snrDb, ch.peakDbfs, ch.clippedRatio, ch.dropoutSeconds,
+                                ch.loudnessMean, ch.gatedSilenceSeconds])
                 let insert = try db.cachedStatement(sql: "INSERT INTO segments VALUES (?,?,?,?)")
-                for s in ch.segments { try insert.execute(arguments: [id, who, s.start, s.end]) }
+                for s in ch.segments { try insert.execute(arguments: [id, who, s.0, s.1]) }
             }
-            for n in a.conversation.nonTalk.instances {
+            for n in a.nonTalk {
                 try db.cachedStatement(sql: "INSERT INTO non_talk VALUES (?,?,?,?)").execute(
-                    arguments: [id, n.beginOffsetSeconds, n.endOffsetSeconds, n.durationSeconds])
+                    arguments: [id, n.begin, n.end, n.duration])
             }
-            for e in a.conversation.interruptions.instances {
+            for e in a.interruptionInstances {
                 try db.cachedStatement(sql: "INSERT INTO interruptions VALUES (?,?,?,?,?)").execute(
-                    arguments: [id, e.by.rawValue, e.beginOffsetSeconds, e.endOffsetSeconds, e.overlapSeconds])
+                    arguments: [id, e.by, e.begin, e.end, e.overlap])
             }
         }
         for p in result.contacts.problems {
