@@ -241,9 +241,20 @@ struct S3Tests {
         let doomed = try Self.read(outS3, "recordings.jsonl").split(separator: "\n").first { $0.contains("ivr-leg") }
         #expect(doomed?.contains("\"Error\":\"s3://\(h.bucket)/\(Self.day)ivr-leg 10:20 export.wav: gave up after 4 attempts (last: HTTP 503 SlowDown)\"") == true, "\(doomed ?? "")")
         try Self.expectSameOutputs(outLocal, outS3, skipping: ["truncated", "ivr-leg", "ivr-leg 10:20 export.wav"])
+
+        // --resume once S3 answers again: the recording that could not be read is read this time
+        // (its cached error is marked TryAgain), the other eight are reused; the truncated one,
+        // read and refused, stays failed without being fetched again.
+        h.proxy()
+        let r = try Self.run(["batch", "s3://\(h.bucket)/\(Self.day)", "--ctr", "s3://\(h.bucket)/ctr/", "--out", outS3, "--resume", "--quiet"], env)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("9 found: 8 analyzed, 1 failed"), "\(r.stdout)")
+        let cache = try Self.read(outS3, ".talktrace-cache.jsonl")
+        #expect(cache.split(separator: "\n").filter { $0.contains("\"TryAgain\":true") }.count == 1)
+        try Self.expectSameOutputs(outLocal, outS3, skipping: ["truncated"])
     }
 
-    @Test("with 100 ms of first-byte latency per request, a batch over S3 stays within twice its local time")
+    @Test("with 100 ms of first-byte latency per request, a batch over S3 sends one GET per recording and writes what the local batch writes")
     func latency() throws {
         let (_, bulk, h) = Self.setup
         let outLocal = TestSupport.temporaryDirectory("s3-lat-local").path
@@ -259,7 +270,8 @@ struct S3Tests {
         let requests = h.stats()["requests"]!
         print("S3 latency test: \(8 * Self.bulkCopies) recordings, local \(String(format: "%.2f", localSeconds)) s, S3 with 100 ms latency \(String(format: "%.2f", s3Seconds)) s, \(requests) requests")
         #expect(requests == 2 + 8 * Self.bulkCopies)  // HeadBucket, one listing page, one GET per recording
-        #expect(s3Seconds <= 2 * localSeconds, "local \(localSeconds) s, S3 \(s3Seconds) s")
+        // Not a timed assertion (the brief: performance is measured in Benchmarks/, not in unit
+        // tests; Benchmarks/s3/s3_bench.py measures this on a release build); the times are printed.
         try Self.expectSameOutputs(outLocal, outS3, skipping: ["truncated"])
     }
 }

@@ -517,7 +517,7 @@ public enum CallAnalyzer {
             finished.wait()
         }
         if let failure = file.sourceFailure {
-            throw AudioInputError(path: path, problem: "read failed after \(framesRead) frames: \(failure)")
+            throw AudioInputError(path: path, problem: "read failed after \(framesRead) frames: \(failure)", unreadable: true)
         }
         if let problem = file.errorText() {
             throw AudioInputError(path: path, problem: "read failed after \(framesRead) frames (libsndfile: \(problem))")

@@ -24,10 +24,12 @@ struct InputFile: ~Copyable {
     /// - Throws: `AudioInputError` naming the file and what it is instead of a regular file, or why
     ///   it cannot be opened (missing, broken symbolic link, permission denied, ...).
     init(path: String) throws(AudioInputError) {
-        func fail(_ problem: String) -> AudioInputError { AudioInputError(path: path, problem: problem) }
+        func fail(_ problem: String, unreadable: Bool = false) -> AudioInputError {
+            AudioInputError(path: path, problem: problem, unreadable: unreadable)
+        }
         var target = stat()
         if stat(path, &target) != 0 {
-            throw fail(Self.explainStatError(errno, path: path))
+            throw fail(Self.explainStatError(errno, path: path), unreadable: true)
         }
         if let kind = Self.nonRegularKind(target.st_mode) {
             throw fail("is \(kind), not a recording\(Self.isSymbolicLink(path) ? " (through a symbolic link)" : "")")
@@ -35,7 +37,8 @@ struct InputFile: ~Copyable {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
         if fd < 0 {
             let code = errno
-            throw fail(code == EACCES || code == EPERM ? "permission denied: the file cannot be read" : "cannot open: \(Self.text(code))")
+            throw fail(code == EACCES || code == EPERM ? "permission denied: the file cannot be read" : "cannot open: \(Self.text(code))",
+                       unreadable: true)
         }
         var opened = stat()
         guard fstat(fd, &opened) == 0, Self.nonRegularKind(opened.st_mode) == nil,

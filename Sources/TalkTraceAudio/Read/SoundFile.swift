@@ -10,10 +10,16 @@ public struct AudioInputError: Error, CustomStringConvertible, Sendable, Equatab
     public let path: String
     /// What is wrong, in words a user can act on (libsndfile's own text included where it has one).
     public let problem: String
+    /// True when the recording's bytes could not be read (cannot open, an I/O or S3 read that
+    /// failed): a fault of the storage or the permissions that may be gone next time, so `batch
+    /// --resume` tries it again. False when the bytes were read and refused (not a WAV, mono,
+    /// truncated): the same bytes would be refused again.
+    public let unreadable: Bool
 
-    public init(path: String, problem: String) {
+    public init(path: String, problem: String, unreadable: Bool = false) {
         self.path = path
         self.problem = problem
+        self.unreadable = unreadable
     }
 
     public var description: String { "\(path): \(problem)" }
@@ -124,13 +130,13 @@ public struct SoundFile: ~Copyable {
         let path = source.name
         let reader = VirtualReader(source)
         try Self.checkLayout(size: source.size, path: path, bytes: { reader.bytes(at: $0, count: $1) })
-        if let failure = reader.failure { throw AudioInputError(path: path, problem: failure) }
+        if let failure = reader.failure { throw AudioInputError(path: path, problem: failure, unreadable: true) }
         var info = SF_INFO()
         openLock.lock()
         let opened = sf_open_virtual(&VirtualReader.callbacks, Int32(SFM_READ), &info, Unmanaged.passUnretained(reader).toOpaque())
         let openError = opened == nil ? String(cString: sf_strerror(nil)) : ""
         openLock.unlock()
-        if let failure = reader.failure { if let opened { sf_close(opened) }; throw AudioInputError(path: path, problem: failure) }
+        if let failure = reader.failure { if let opened { sf_close(opened) }; throw AudioInputError(path: path, problem: failure, unreadable: true) }
         guard let opened else {
             throw AudioInputError(path: path, problem: "not a readable audio file (libsndfile: \(Self.oneLine(openError)))")
         }
@@ -200,7 +206,7 @@ public struct SoundFile: ~Copyable {
     static func openLibsndfile(_ file: borrowing InputFile, path: String, info: inout SF_INFO) throws(AudioInputError) -> OpaquePointer {
         let duplicate = dup(file.descriptor)
         guard duplicate >= 0 else {
-            throw AudioInputError(path: path, problem: "cannot open: \(String(cString: strerror(errno)))")
+            throw AudioInputError(path: path, problem: "cannot open: \(String(cString: strerror(errno)))", unreadable: true)
         }
         openLock.lock()
         let opened = sf_open_fd(duplicate, Int32(SFM_READ), &info, 1)

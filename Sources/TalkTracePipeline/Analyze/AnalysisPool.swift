@@ -105,13 +105,14 @@ enum AnalysisPool {
                         "talktrace: \(OneLine.sanitize(file.relativePath)): the analysis crashed TalkTrace (a bug: please report it with this file); run the batch again with --resume to record it as failed and go on\n".utf8))
                     let entry: AnalysisCache.Entry
                     var json: Data?
+                    var unreadable = false
                     do {
                         if let crashOn, file.relativePath.contains(crashOn) { BatchRunner.trap() }
                         var a: CallAnalysis
                         if let s3ReadAhead {
                             let source: any ByteSource
                             do throws(StorageError) { source = try s3ReadAhead.take(k) } catch {
-                                throw AudioInputError(path: file.path, problem: error.problem(of: file.path))
+                                throw AudioInputError(path: file.path, problem: error.problem(of: file.path), unreadable: true)
                             }
                             a = try CallAnalyzer.analyze(source: source, options: analysisOptions)
                         } else {
@@ -123,10 +124,11 @@ enum AnalysisPool {
                         entry = .analysis(a)
                     } catch {
                         entry = .error("\(error)")
+                        unreadable = (error as? AudioInputError)?.unreadable ?? false
                     }
                     CrashGuard.disarm(slot: worker)
                     do throws(PipelineError) {
-                        try cache.finish(keys[i], entry, analysisJSON: json)
+                        try cache.finish(keys[i], entry, analysisJSON: json, tryAgain: unreadable)
                     } catch {
                         stop.set(error)
                         return

@@ -4,7 +4,10 @@ import TalkTraceAudio
 /// `--resume`'s memory: `OUT_DIR/.talktrace-cache.jsonl`, one JSON line per event, appended as it
 /// happens and never rewritten:
 /// - `{"Started":true,…key}` when a worker starts on a recording;
-/// - `{"Analysis":{…},…key}` or `{"Error":"…",…key}` when it finishes;
+/// - `{"Analysis":{…},…key}` or `{"Error":"…",…key}` when it finishes (`"TryAgain":true` with an
+///   error when the recording's bytes could not be read — a storage, network or permission fault,
+///   `AudioInputError.unreadable` — which the next `--resume` tries again; a recording whose bytes
+///   were read and refused is not);
 /// - `{"Crashed":true,…key}`, written by `CrashGuard` if the analysis crashed the process.
 ///
 /// The key is everything that decides the result: the relative path, the file itself (device,
@@ -54,6 +57,7 @@ final class AnalysisCache: @unchecked Sendable {
         var error: String?
         var started: Bool?
         var crashed: Bool?
+        var tryAgain: Bool?
     }
 
     private let writer: FileWriter
@@ -100,7 +104,7 @@ final class AnalysisCache: @unchecked Sendable {
 
     /// Appends `entry` for `key`. `analysisJSON`, the analysis already encoded, is spliced in
     /// rather than encoded again.
-    func finish(_ key: Key, _ entry: Entry, analysisJSON: Data?) throws(PipelineError) {
+    func finish(_ key: Key, _ entry: Entry, analysisJSON: Data?, tryAgain: Bool = false) throws(PipelineError) {
         var line: [UInt8] = []
         switch entry {
         case .analysis(let a):
@@ -111,6 +115,7 @@ final class AnalysisCache: @unchecked Sendable {
             line = Array(json.dropLast()) + [0x2c]
             line.removeFirst()
             line = [0x7b] + line
+            if tryAgain { line += Array("\"TryAgain\":true,".utf8) }
         }
         line += Self.keyMembers(key) + [0x7d, 0x0a]
         try append(line)
@@ -128,9 +133,16 @@ final class AnalysisCache: @unchecked Sendable {
         var attempts: [Key: Int] = [:]
         for line in data.split(separator: 0x0a) where !line.isEmpty {
             guard let l = try? decoder.decode(Line.self, from: Data(line)) else { continue }
-            if let a = l.analysis { out[l.key] = .analysis(a) } else if let e = l.error { out[l.key] = .error(e) }
+            if let a = l.analysis {
+                out[l.key] = .analysis(a)
+            } else if let e = l.error {
+                out[l.key] = l.tryAgain == true ? nil : .error(e)
+            }
             if l.crashed == true { crashed.insert(l.key) }
+            // Runs that started the recording and did not finish it: a finished run resets the
+            // count (a recording read again after a storage fault is not "killed 8 times").
             if l.started == true { attempts[l.key, default: 0] += 1 }
+            if l.analysis != nil || l.error != nil { attempts[l.key] = 0 }
         }
         for key in crashed where out[key] == nil {
             out[key] = .error("\(key.path): the analysis crashed TalkTrace in an earlier run (a bug: please report it with this file); not tried again")
