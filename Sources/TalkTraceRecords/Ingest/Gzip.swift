@@ -1,4 +1,5 @@
 // The one file that owns every zlib call.
+import CIsal
 import CZlib
 import Foundation
 
@@ -163,4 +164,126 @@ public struct RecordsError: Error, CustomStringConvertible, Sendable, Equatable 
     public let message: String
     public init(_ message: String) { self.message = message }
     public var description: String { message }
+}
+
+/// The streaming GZIP inflater CTR files go through: Intel ISA-L's igzip (`isal_inflate`, the
+/// gzip header parsed and the CRC-32 and length of every member checked by the library), which
+/// inflates Firehose objects about three times as fast as zlib did (zlib's CRC alone was a
+/// quarter of reading a gzipped CTR file). The same contract as `GzipInflater`: compressed bytes
+/// in, at most what the caller's buffer holds out per call, so memory stays bounded whatever the
+/// file inflates to; members concatenated are one stream; corrupt or truncated data is an error
+/// that says after how many inflated bytes.
+public struct IsalGzipInflater: ~Copyable {
+    private let state = UnsafeMutablePointer<inflate_state>.allocate(capacity: 1)
+    private var failed = false
+    /// A member's trailer was checked; the next input, if any, starts another member.
+    private var memberEnded = false
+    /// Compressed bytes not consumed yet, and whether more will follow.
+    private var input: UnsafeMutablePointer<UInt8>?
+    private var inputCapacity = 0
+    private var inputCount = 0
+    private var consumed = 0
+    private var last = false
+    /// The last call filled the output: the library may hold more for the same input.
+    private var outputFull = false
+    /// The last call could not use the input left: it needs more first.
+    private var stalled = false
+    public private(set) var inflatedBytes = 0
+
+    public init() {
+        isal_inflate_init(state)
+        state.pointee.crc_flag = UInt32(ISAL_GZIP)
+    }
+
+    deinit {
+        state.deallocate()
+        input?.deallocate()
+    }
+
+    /// Whether `feed` should be called before the next `inflate`.
+    public var needsInput: Bool { !failed && !last && (consumed >= inputCount || stalled) && !outputFull }
+    /// Whether everything has been inflated (or the data broke).
+    public var isFinished: Bool { failed || (last && consumed >= inputCount && !outputFull) }
+
+    /// The next compressed bytes; `last` when no more follow.
+    public mutating func feed(_ bytes: UnsafeBufferPointer<UInt8>, last: Bool) {
+        let keep = inputCount - consumed
+        if keep + bytes.count > inputCapacity {
+            let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: keep + bytes.count)
+            if let input, keep > 0 { grown.update(from: input + consumed, count: keep) }
+            input?.deallocate()
+            input = grown
+            inputCapacity = keep + bytes.count
+        } else if keep > 0, consumed > 0, let input {
+            input.update(from: input + consumed, count: keep)
+        }
+        if let base = bytes.baseAddress, bytes.count > 0 { (input! + keep).update(from: base, count: bytes.count) }
+        inputCount = keep + bytes.count
+        consumed = 0
+        self.last = last
+    }
+
+    /// Inflates what was fed into `out` (up to `capacity` bytes); returns how many were written.
+    /// Fails with where the data broke (corrupt, or truncated once `last` was fed).
+    public mutating func inflate(into out: UnsafeMutablePointer<UInt8>, capacity: Int) -> Result<Int, RecordsError> {
+        if failed { return .success(0) }
+        var produced = 0
+        outputFull = false
+        stalled = false
+        while produced < capacity {
+            let available = inputCount - consumed
+            if memberEnded {
+                // A member ended: another may follow (or trailing garbage, which the library judges).
+                if available == 0 { break }
+                isal_inflate_reset(state)
+                state.pointee.crc_flag = UInt32(ISAL_GZIP)
+                memberEnded = false
+            }
+            state.pointee.next_in = available > 0 ? input! + consumed : nil
+            state.pointee.avail_in = UInt32(available)
+            state.pointee.next_out = out + produced
+            state.pointee.avail_out = UInt32(min(capacity - produced, Int(UInt32.max)))
+            let status = isal_inflate(state)
+            let n = (capacity - produced) - Int(state.pointee.avail_out)
+            produced += n
+            consumed = inputCount - Int(state.pointee.avail_in)
+            if status != ISAL_DECOMP_OK {
+                failed = true
+                inflatedBytes += produced
+                return .failure(RecordsError("corrupt gzip data after \(inflatedBytes) inflated bytes: \(Self.describe(status))"))
+            }
+            if state.pointee.block_state == ISAL_BLOCK_FINISH {
+                memberEnded = true
+                continue
+            }
+            if state.pointee.avail_out == 0 { outputFull = true; break }
+            if state.pointee.avail_in == 0 { break }
+            if n == 0 && inputCount - consumed == available {
+                // Input left, room left, nothing taken or produced: the library needs more bytes
+                // than there are (a partial header or symbol).
+                stalled = true
+                break
+            }
+        }
+        inflatedBytes += produced
+        if produced >= capacity { outputFull = true }
+        if last && (consumed >= inputCount || stalled) && !outputFull && !memberEnded {
+            failed = true
+            return .failure(RecordsError("compressed data ends early (truncated gzip) after \(inflatedBytes) inflated bytes"))
+        }
+        return .success(produced)
+    }
+
+    static func describe(_ status: Int32) -> String {
+        switch status {
+        case ISAL_INVALID_BLOCK: "invalid deflate block"
+        case ISAL_INVALID_SYMBOL: "invalid code in the deflate data"
+        case ISAL_INVALID_LOOKBACK: "invalid distance too far back"
+        case ISAL_INVALID_WRAPPER: "incorrect header check (not a gzip member)"
+        case ISAL_UNSUPPORTED_METHOD: "unknown compression method"
+        case ISAL_INCORRECT_CHECKSUM: "incorrect data check (CRC-32 or length)"
+        case ISAL_NEED_DICT: "needs a preset dictionary"
+        default: "isa-l error \(status)"
+        }
+    }
 }
