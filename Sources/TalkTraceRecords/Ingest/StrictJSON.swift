@@ -39,6 +39,9 @@ public final class JSONMembers: @unchecked Sendable {
     let storage: UnsafeMutablePointer<UInt8>
     let lengths: UnsafeMutablePointer<Int>
     let starts: UnsafeMutablePointer<Int>
+    /// Bit `n` set when a name is `n` bytes long (names under 64 bytes; a longer one sets bit 63
+    /// and is always compared): most members of a CTR are turned away by this one test.
+    let lengthBits: UInt64
 
     public init(_ members: [String: JSONWant]) {
         let sorted = members.sorted { $0.key < $1.key }
@@ -49,6 +52,7 @@ public final class JSONMembers: @unchecked Sendable {
         storage = .allocate(capacity: max(1, keys.reduce(0) { $0 + $1.count }))
         lengths = .allocate(capacity: max(1, count))
         starts = .allocate(capacity: max(1, count))
+        lengthBits = keys.reduce(0) { $0 | (1 << UInt64(min($1.count, 63))) }
         var at = 0
         for (k, key) in keys.enumerated() {
             lengths[k] = key.count
@@ -260,6 +264,7 @@ struct StrictJSONParser {
             return nil
         }
         let length = end - start - 2
+        guard members.lengthBits & (1 << UInt64(min(length, 63))) != 0 else { return nil }
         let text = bytes.baseAddress! + start + 1
         for k in 0..<members.count where members.lengths[k] == length {
             if memcmp(text, members.storage + members.starts[k], length) == 0 { return k }
