@@ -101,12 +101,9 @@ public struct CTRFile: ~Copyable {
                 let raw = readRaw()
                 raw.withUnsafeBufferPointer { inflater.feed($0, last: raw.count < Self.chunkSize) }
             }
-            switch inflater.inflate(into: out, capacity: capacity) {
-            case .success(let n): return n
-            case .failure(let error):
-                if failure == nil { failure = "gzip: \(error)" }
-                return 0
-            }
+            let (n, error) = inflater.inflate(into: out, capacity: capacity)
+            if let error, failure == nil { failure = "gzip: \(error)" }
+            return n
         }
         if atEnd { return nil }
         if source != nil {

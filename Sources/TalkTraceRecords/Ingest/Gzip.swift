@@ -188,6 +188,8 @@ public struct IsalGzipInflater: ~Copyable {
     private var outputFull = false
     /// The last call could not use the input left: it needs more first.
     private var stalled = false
+    /// The next input starts a member (its header not checked yet).
+    private var atMemberStart = true
     public private(set) var inflatedBytes = 0
 
     public init() {
@@ -223,21 +225,41 @@ public struct IsalGzipInflater: ~Copyable {
         self.last = last
     }
 
-    /// Inflates what was fed into `out` (up to `capacity` bytes); returns how many were written.
-    /// Fails with where the data broke (corrupt, or truncated once `last` was fed).
-    public mutating func inflate(into out: UnsafeMutablePointer<UInt8>, capacity: Int) -> Result<Int, RecordsError> {
-        if failed { return .success(0) }
+    /// Inflates what was fed into `out` (up to `capacity` bytes); returns how many were written
+    /// and, when the data broke (corrupt, or truncated once `last` was fed), where: the bytes
+    /// inflated before the break are written and counted all the same.
+    public mutating func inflate(into out: UnsafeMutablePointer<UInt8>, capacity: Int) -> (count: Int, error: RecordsError?) {
+        if failed { return (0, nil) }
         var produced = 0
         outputFull = false
         stalled = false
         while produced < capacity {
             let available = inputCount - consumed
             if memberEnded {
-                // A member ended: another may follow (or trailing garbage, which the library judges).
+                // A member ended: another may follow (or trailing garbage, judged below).
                 if available == 0 { break }
                 isal_inflate_reset(state)
                 state.pointee.crc_flag = UInt32(ISAL_GZIP)
                 memberEnded = false
+                atMemberStart = true
+            }
+            if atMemberStart {
+                // ISA-L 2.30 misreads a header with optional fields (FEXTRA, FCOMMENT) that
+                // arrives in pieces, so it gets each member's header whole, in one call.
+                switch Self.header(input! + consumed, available) {
+                case .some(0):
+                    failed = true
+                    inflatedBytes += produced
+                    return (produced, RecordsError("corrupt gzip data after \(inflatedBytes) inflated bytes: incorrect header check (not a gzip member)"))
+                case .some: atMemberStart = false
+                case .none where available >= 1 << 16:
+                    failed = true
+                    inflatedBytes += produced
+                    return (produced, RecordsError("corrupt gzip data after \(inflatedBytes) inflated bytes: a gzip header longer than 64 KiB"))
+                case .none:
+                    stalled = true
+                }
+                if stalled { break }
             }
             state.pointee.next_in = available > 0 ? input! + consumed : nil
             state.pointee.avail_in = UInt32(available)
@@ -250,7 +272,7 @@ public struct IsalGzipInflater: ~Copyable {
             if status != ISAL_DECOMP_OK {
                 failed = true
                 inflatedBytes += produced
-                return .failure(RecordsError("corrupt gzip data after \(inflatedBytes) inflated bytes: \(Self.describe(status))"))
+                return (produced, RecordsError("corrupt gzip data after \(inflatedBytes) inflated bytes: \(Self.describe(status))"))
             }
             if state.pointee.block_state == ISAL_BLOCK_FINISH {
                 memberEnded = true
@@ -269,9 +291,31 @@ public struct IsalGzipInflater: ~Copyable {
         if produced >= capacity { outputFull = true }
         if last && (consumed >= inputCount || stalled) && !outputFull && !memberEnded {
             failed = true
-            return .failure(RecordsError("compressed data ends early (truncated gzip) after \(inflatedBytes) inflated bytes"))
+            return (produced, RecordsError("compressed data ends early (truncated gzip) after \(inflatedBytes) inflated bytes"))
         }
-        return .success(produced)
+        return (produced, nil)
+    }
+
+    /// The length of the gzip member header (RFC 1952) the `n` bytes at `p` start with; 0 when
+    /// they do not start with the gzip magic; nil when the header runs past them.
+    static func header(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int? {
+        if n >= 1 && p[0] != 0x1f || n >= 2 && p[1] != 0x8b { return 0 }
+        guard n >= 10 else { return nil }
+        let flags = p[3]
+        var at = 10
+        if flags & 0x04 != 0 {  // FEXTRA: a length, then that many bytes
+            guard n >= at + 2 else { return nil }
+            at += 2 + (Int(p[at]) | Int(p[at + 1]) << 8)
+        }
+        for flag: UInt8 in [0x08, 0x10] where flags & flag != 0 {  // FNAME, FCOMMENT: up to a NUL
+            while true {
+                guard at < n else { return nil }
+                at += 1
+                if p[at - 1] == 0 { break }
+            }
+        }
+        if flags & 0x02 != 0 { at += 2 }  // FHCRC
+        return at <= n ? at : nil
     }
 
     static func describe(_ status: Int32) -> String {
