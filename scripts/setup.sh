@@ -3,7 +3,7 @@
 # Sourced by the other scripts; safe to run again.
 set -euo pipefail
 
-packages=(pkg-config libsndfile1-dev libfftw3-dev zlib1g-dev libsqlite3-dev libcurl4-openssl-dev libssl-dev python3 ${TALKTRACE_EXTRA_PACKAGES:-})
+packages=(pkg-config libsndfile1-dev libfftw3-dev zlib1g-dev libisal-dev libsqlite3-dev libcurl4-openssl-dev libssl-dev python3 ${TALKTRACE_EXTRA_PACKAGES:-})
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -93,9 +93,8 @@ public struct ContactRecord: Sendable, JoinKey {
     static func locations(_ c: JSONCapture) -> (files: [String], streams: [String]) {
         var files: [String] = [], streams: [String] = []
         func add(_ entry: JSONCapture) {
-            guard let loc = entry["Location"]?.string, !loc.isEmpty else { return }
-            let storage = entry["StorageType"]?.string?.uppercased()
-            if storage == "KINESIS_VIDEO_STREAM" || loc.hasPrefix("arn:") {
+            guard let (loc, isStream) = location(entry["Location"]?.string, storageType: entry["StorageType"]?.string) else { return }
+            if isStream {
                 if !streams.contains(loc) { streams.append(loc) }
             } else if !files.contains(loc) {
                 files.append(loc)
@@ -104,6 +103,14 @@ public struct ContactRecord: Sendable, JoinKey {
         for e in c["Recordings"]?.array ?? [] { add(e) }
         if let legacy = c["Recording"] { add(legacy) }
         return (files, streams)
+    }
+
+    /// A recording entry's location, and whether it is a Kinesis Video stream (never matched to
+    /// a file); nil when the entry has none.
+    static func location(_ location: String?, storageType: String?) -> (String, isStream: Bool)? {
+        guard let location, !location.isEmpty else { return nil }
+        let stream = (storageType?.utf8.count == 20 && storageType?.uppercased() == "KINESIS_VIDEO_STREAM") || location.hasPrefix("arn:")
+        return (location, stream)
     }
 
     static func number(_ v: JSONCapture?) -> Double? {

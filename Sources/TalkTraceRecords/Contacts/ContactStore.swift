@@ -50,6 +50,44 @@ public final class ContactStore: @unchecked Sendable {
 
     public static let problemsListedPerFile = 100
 
+    /// What reading keeps of a record: the members dedup and the join's keys need, and whether
+    /// the members that make it a CTR are there (`ContactRecord.rejection`); every other member
+    /// is validated and skipped. The outputs parse the other fields when they read a record back.
+    static let wanted: JSONWant = .object(Fields.members)
+
+    /// Where `wanted`'s members sit in a record's capture, found once: looking them up by name
+    /// in every record (string comparisons) cost more than parsing the members.
+    enum Fields {
+        static let location = JSONMembers(["Location": .scalar, "StorageType": .scalar])
+        static let members = JSONMembers([
+            "ContactId": .scalar, "LastUpdateTimestamp": .scalar,
+            "AWSContactTraceRecordFormatVersion": .presence, "InitiationTimestamp": .presence,
+            "Recording": .object(location), "Recordings": .array(.object(location)),
+        ])
+        static let contactId = members.index(of: "ContactId")!
+        static let lastUpdate = members.index(of: "LastUpdateTimestamp")!
+        static let formatVersion = members.index(of: "AWSContactTraceRecordFormatVersion")!
+        static let initiation = members.index(of: "InitiationTimestamp")!
+        static let recording = members.index(of: "Recording")!
+        static let recordings = members.index(of: "Recordings")!
+        static let locationAt = location.index(of: "Location")!
+        static let storageTypeAt = location.index(of: "StorageType")!
+
+        /// The file locations of a record's `Recordings[]` and `Recording` (as `ContactRecord.locations`).
+        static func locations(_ o: JSONObject) -> [String] {
+            var files: [String] = []
+            func add(_ entry: JSONCapture?) {
+                guard case .object(let e)? = entry,
+                      let (loc, isStream) = ContactRecord.location(e.values[locationAt]?.string, storageType: e.values[storageTypeAt]?.string),
+                      !isStream, !files.contains(loc) else { return }
+                files.append(loc)
+            }
+            if case .array(let list)? = o.values[recordings] { for e in list { add(e) } }
+            add(o.values[recording])
+            return files
+        }
+    }
+
     /// Deduplicated contacts' keys, in first-seen order.
     public private(set) var keys: [Key] = []
     /// Listed problems (see `problemsListedPerFile`) and the total, listed or not.
@@ -62,7 +100,7 @@ public final class ContactStore: @unchecked Sendable {
     public private(set) var duplicatesMerged = 0
     /// Files read.
     public private(set) var files: [String] = []
-    private var indexById: [IdKey: Int32] = [:]
+    private let indexById = IdIndex()
     private let spool: Spool
 
     public var count: Int { keys.count }
@@ -153,15 +191,17 @@ public final class ContactStore: @unchecked Sendable {
             return
         }
         var sawAnything = false
-        let failure = JSONRecordScanner.scan(&source, want: ContactRecord.wanted, record: { offset, bytes, capture in
+        let failure = JSONRecordScanner.scan(&source, want: Self.wanted, record: { offset, bytes, capture in
             sawAnything = true
-            if let why = ContactRecord.rejection(capture) {
-                report(Problem(file: file, offset: offset, problem: why))
+            // A CTR: an object with a non-empty string ContactId and its format version or its
+            // initiation time; anything else is named by `ContactRecord.rejection`.
+            guard case .object(let o) = capture, case .string(let id)? = o.values[Fields.contactId], !id.isEmpty,
+                  o.values[Fields.formatVersion] != nil || o.values[Fields.initiation] != nil else {
+                report(Problem(file: file, offset: offset, problem: ContactRecord.rejection(capture) ?? "not a contact trace record"))
                 return
             }
             recordsRead += 1
-            let id = capture["ContactId"]!.string!
-            let stamp = capture["LastUpdateTimestamp"]
+            let stamp = o.values[Fields.lastUpdate]
             var time: Int64?
             switch stamp {
             case .string(let s)?:
@@ -173,7 +213,7 @@ public final class ContactStore: @unchecked Sendable {
             default:
                 report(Problem(file: file, offset: offset, problem: "LastUpdateTimestamp is not a string: this copy of ContactId \(id) loses to any copy with a time", recordSkipped: false))
             }
-            let (locations, _) = ContactRecord.locations(capture)
+            let locations = Fields.locations(o)
             guard let at = spool.append(bytes) else { return }
             insert(Key(contactId: id, locations: locations, time: time, spoolOffset: at, spoolLength: Int32(bytes.count),
                        file: fileIndex, offset: Int64(offset)))
@@ -206,13 +246,14 @@ public final class ContactStore: @unchecked Sendable {
     }
 
     private func insert(_ key: Key) {
-        let id = IdKey(key.contactId)
-        if let i = indexById[id] {
+        // One hash and one probe: the default is stored when the ID is new.
+        let fresh = Int32(keys.count)
+        let i = indexById.find(IdKey(key.contactId), orInsert: fresh)
+        if i == fresh {
+            keys.append(key)
+        } else {
             duplicatesMerged += 1
             if !Self.isLater(keys[Int(i)].time, than: key.time) { keys[Int(i)] = key }
-        } else {
-            indexById[id] = Int32(keys.count)
-            keys.append(key)
         }
     }
 
@@ -226,7 +267,7 @@ public final class ContactStore: @unchecked Sendable {
 
     // MARK: Reading back
 
-    public func index(of id: String) -> Int? { indexById[IdKey(id)].map(Int.init) }
+    public func index(of id: String) -> Int? { indexById.find(IdKey(id)).map(Int.init) }
 
     /// The raw bytes of contact `i` as read.
     public func raw(_ i: Int) throws(RecordsError) -> Data {
@@ -268,22 +309,95 @@ enum IdKey: Hashable {
 
     /// The 32 hex digits of `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (lower case) as two integers.
     static func pack(_ b: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64)? {
-        var hi: UInt64 = 0, lo: UInt64 = 0, n = 0
-        for (k, c) in b.enumerated() {
-            if k == 8 || k == 13 || k == 18 || k == 23 {
-                guard c == 0x2d else { return nil }
-                continue
+        guard b.count == 36, b[8] == 0x2d, b[13] == 0x2d, b[18] == 0x2d, b[23] == 0x2d else { return nil }
+        var bad = false
+        @inline(__always) func digits(_ from: Int, _ to: Int, into v: inout UInt64) {
+            for k in from..<to {
+                let c = b[k], d = c &- 0x30, l = c &- 0x61
+                if d < 10 { v = v << 4 | UInt64(d) } else if l < 6 { v = v << 4 | UInt64(l + 10) } else { bad = true }
             }
-            let v: UInt64
-            switch c {
-            case 0x30...0x39: v = UInt64(c - 0x30)
-            case 0x61...0x66: v = UInt64(c - 0x61 + 10)
-            default: return nil
-            }
-            if n < 16 { hi = hi << 4 | v } else { lo = lo << 4 | v }
-            n += 1
         }
-        return (hi, lo)
+        var hi: UInt64 = 0, lo: UInt64 = 0
+        digits(0, 8, into: &hi); digits(9, 13, into: &hi); digits(14, 18, into: &hi)
+        digits(19, 23, into: &lo); digits(24, 36, into: &lo)
+        return bad ? nil : (hi, lo)
+    }
+}
+
+/// ContactId -> index of its contact. UUIDs (every Connect ContactId) live in an open-addressing
+/// table of their 128 bits and the index, one slot of 24 bytes per contact, so a lookup in a
+/// million contacts is one cache miss and a multiply instead of `Dictionary`'s SipHash and its
+/// separate key and value arrays (a tenth of reading a file of new contacts). The slot comes
+/// from a multiply-xorshift mix of both halves with a per-process random seed, so crafted IDs
+/// cannot aim at one slot; other IDs go to a `Dictionary` keyed by their text.
+final class IdIndex {
+    private struct Slot { var hi: UInt64, lo: UInt64, index: Int32 }
+    private var slots: UnsafeMutablePointer<Slot>
+    private var mask: Int
+    private var used = 0
+    private var texts: [String: Int32] = [:]
+    private let seed = UInt64.random(in: .min ... .max)
+
+    init() {
+        mask = 1023
+        slots = .allocate(capacity: mask + 1)
+        slots.initialize(repeating: Slot(hi: 0, lo: 0, index: -1), count: mask + 1)
+    }
+
+    deinit { slots.deallocate() }
+
+    @inline(__always) private func home(_ hi: UInt64, _ lo: UInt64) -> Int {
+        var h = (hi ^ seed) &* 0x9E37_79B9_7F4A_7C15 ^ lo
+        h = (h ^ (h >> 32)) &* 0xD6E8_FEB8_6659_FD93
+        return Int(truncatingIfNeeded: h ^ (h >> 32)) & mask
+    }
+
+    /// The index stored for `key`, or nil.
+    func find(_ key: IdKey) -> Int32? {
+        switch key {
+        case .text(let s): return texts[s]
+        case .uuid(let hi, let lo):
+            var k = home(hi, lo)
+            while slots[k].index >= 0 {
+                if slots[k].hi == hi && slots[k].lo == lo { return slots[k].index }
+                k = (k + 1) & mask
+            }
+            return nil
+        }
+    }
+
+    /// The index stored for `key`; when there is none, stores `fresh` and returns it.
+    func find(_ key: IdKey, orInsert fresh: Int32) -> Int32 {
+        switch key {
+        case .text(let s):
+            if let i = texts[s] { return i }
+            texts[s] = fresh
+            return fresh
+        case .uuid(let hi, let lo):
+            var k = home(hi, lo)
+            while slots[k].index >= 0 {
+                if slots[k].hi == hi && slots[k].lo == lo { return slots[k].index }
+                k = (k + 1) & mask
+            }
+            slots[k] = Slot(hi: hi, lo: lo, index: fresh)
+            used += 1
+            if used * 2 > mask { grow() }
+            return fresh
+        }
+    }
+
+    /// Doubles the table (kept at most half full, so probe runs stay short).
+    private func grow() {
+        let old = slots, oldCount = mask + 1
+        mask = 2 * oldCount - 1
+        slots = .allocate(capacity: mask + 1)
+        slots.initialize(repeating: Slot(hi: 0, lo: 0, index: -1), count: mask + 1)
+        for j in 0..<oldCount where old[j].index >= 0 {
+            var k = home(old[j].hi, old[j].lo)
+            while slots[k].index >= 0 { k = (k + 1) & mask }
+            slots[k] = old[j]
+        }
+        old.deallocate()
     }
 }
 

@@ -5,7 +5,12 @@ public enum Timestamp {
     /// `YYYY-MM-DDThh:mm[:ss[.fraction]]` then `Z`, `±hh:mm`, `±hhmm` or `±hh` (no zone: UTC, as
     /// Connect writes UTC). `T` may be a space or `t`. Nil when the text is not such a time.
     public static func nanoseconds(_ text: String) -> Int64? {
-        let b = Array(text.utf8)
+        var text = text
+        return text.withUTF8 { nanoseconds(utf8: $0) }
+    }
+
+    /// The same from the text's UTF-8 bytes (no copy of them: this runs once per CTR read).
+    public static func nanoseconds(utf8 b: UnsafeBufferPointer<UInt8>) -> Int64? {
         var i = 0
         func digits(_ n: Int) -> Int? {
             guard i + n <= b.count else { return nil }

@@ -10,12 +10,12 @@ public struct CTRFile: ~Copyable {
     /// Where the bytes come from when not a file (an S3 object), and how far it has been read.
     private let source: (any ByteSource)?
     private var sourceOffset: Int64 = 0
-    private var inflater = GzipInflater()
+    private var inflater = IsalGzipInflater()
     private var compressed = false
     private var pending: [UInt8] = []
     private var atEnd = false
-    /// Where plain reads land first; allocated on the first read (an init that throws frees nothing).
-    private var scratchBuffer: UnsafeMutablePointer<UInt8>?
+    /// Bytes of a plain file delivered so far (a read error says after how many).
+    private var plainBytesRead = 0
     /// Why the file stopped early (a read error or damaged gzip data), after what was read.
     public private(set) var failure: String?
     public let path: String
@@ -54,7 +54,6 @@ public struct CTRFile: ~Copyable {
 
     deinit {
         if fd >= 0 { close(fd) }
-        scratchBuffer?.deallocate()
     }
 
     /// Up to `count` bytes from the source, fewer at its end or on a failure (then `failure` says why).
@@ -84,48 +83,54 @@ public struct CTRFile: ~Copyable {
     /// Appends the next decoded bytes to `buffer` (at most about a chunk; possibly none while a
     /// gzip header is read); false once the file has nothing more.
     public mutating func read(appendingTo buffer: inout [UInt8]) -> Bool {
+        let room = UnsafeMutablePointer<UInt8>.allocate(capacity: Self.chunkSize)
+        defer { room.deallocate() }
+        guard let n = read(into: room, capacity: Self.chunkSize) else { return false }
+        buffer.append(contentsOf: UnsafeBufferPointer(start: room, count: n))
+        return true
+    }
+
+    /// Writes the next decoded bytes straight into `out` (at most `capacity`, at most a chunk;
+    /// possibly none while a gzip header is read): the bytes a file's reader sees are read or
+    /// inflated once, into the scanner's own buffer. Nil once the file has nothing more.
+    public mutating func read(into out: UnsafeMutablePointer<UInt8>, capacity: Int) -> Int? {
+        let capacity = min(capacity, Self.chunkSize)
         if compressed {
-            if inflater.isFinished { return false }
+            if inflater.isFinished { return nil }
             if inflater.needsInput {
                 let raw = readRaw()
-                inflater.feed(raw, last: raw.count < Self.chunkSize)
+                raw.withUnsafeBufferPointer { inflater.feed($0, last: raw.count < Self.chunkSize) }
             }
-            if case .failure(let error) = inflater.inflate(appendingTo: &buffer, maxOutput: Self.chunkSize), failure == nil {
-                failure = "gzip: \(error)"
-            }
-            return true
+            let (n, error) = inflater.inflate(into: out, capacity: capacity)
+            if let error, failure == nil { failure = "gzip: \(error)" }
+            return n
         }
-        if atEnd { return false }
+        if atEnd { return nil }
         if source != nil {
             // An S3 object: its bytes come through the byte source, not a descriptor.
-            let raw = readRaw()
-            if raw.count < Self.chunkSize { atEnd = true }
-            buffer.append(contentsOf: raw)
-            return !raw.isEmpty
+            let raw = pending + readSource(count: capacity - pending.count)
+            pending = []
+            if raw.count < capacity { atEnd = true }
+            if raw.isEmpty { return nil }
+            raw.withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: raw.count) }
+            return raw.count
         }
-        // Through one scratch buffer allocated with the file (never zero-filled, never
-        // reallocated), appended once: a small file costs its size, not a chunk.
-        let scratch = scratchBuffer ?? UnsafeMutablePointer<UInt8>.allocate(capacity: Self.chunkSize)
-        scratchBuffer = scratch
-        let before = buffer.count
-        buffer.append(contentsOf: pending)
+        var got = pending.count
+        for (k, b) in pending.enumerated() { out[k] = b }
         pending = []
-        let want = Self.chunkSize - (buffer.count - before)
-        var read = 0
-        while read < want {
-            let n = Foundation.read(fd, scratch, want - read)
+        while got < capacity {
+            let n = Foundation.read(fd, out + got, capacity - got)
             if n < 0 {
                 if errno == EINTR { continue }
-                if failure == nil { failure = "read error after \(buffer.count - before) bytes: \(String(cString: strerror(errno)))" }
+                if failure == nil { failure = "read error after \(plainBytesRead + got) bytes: \(String(cString: strerror(errno)))" }
+                atEnd = true
                 break
             }
-            if n == 0 { break }
-            buffer.append(contentsOf: UnsafeBufferPointer(start: scratch, count: n))
-            read += n
+            if n == 0 { atEnd = true; break }
+            got += n
         }
-        let got = buffer.count - before
-        if got < Self.chunkSize { atEnd = true }
-        return got > 0
+        plainBytesRead += got
+        return got == 0 && atEnd ? nil : got
     }
 
     /// The next chunk of the file's own bytes (short only at the end or on a read error).

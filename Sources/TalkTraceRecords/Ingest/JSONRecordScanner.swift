@@ -32,8 +32,8 @@ public enum JSONRecordScanner {
         _ file: inout CTRFile, want: JSONWant,
         record: (Int, UnsafeBufferPointer<UInt8>, JSONCapture) -> Void, damage: (Damage) -> Void
     ) -> String? {
-        var scanner = Scanner()
-        scanner.run(refill: { file.read(appendingTo: &$0) }, want: want, record: record, damage: damage)
+        let scanner = Scanner()
+        scanner.run(refill: { file.read(into: $0, capacity: $1) }, want: want, record: record, damage: damage)
         return file.failure
     }
 
@@ -41,58 +41,82 @@ public enum JSONRecordScanner {
     public static func scan(_ data: Data, want: JSONWant = .scalar) -> (records: [(offset: Int, bytes: Data, capture: JSONCapture)], damage: [Damage]) {
         var records: [(offset: Int, bytes: Data, capture: JSONCapture)] = []
         var damages: [Damage] = []
-        var scanner = Scanner()
-        var given = false
-        scanner.run(refill: { buffer in
-            if given { return false }
-            given = true
-            buffer.append(contentsOf: data)
-            return true
+        let scanner = Scanner()
+        var given = 0
+        scanner.run(refill: { out, capacity in
+            if given >= data.count { return nil }
+            let n = min(capacity, data.count - given)
+            data.withUnsafeBytes { out.update(from: $0.baseAddress!.assumingMemoryBound(to: UInt8.self) + given, count: n) }
+            given += n
+            return n
         }, want: want, record: { records.append(($0, Data($1), $2)) }, damage: { damages.append($0) })
         return (records, damages)
     }
 
-    private struct Scanner {
-        var buf: [UInt8] = []
+    /// The scanner's window on the file: bytes read (or inflated) straight into one buffer it owns,
+    /// the records parsed and handed out where they lie, and what is before the current record
+    /// dropped before the next read. The buffer holds the current record and a chunk, so it grows
+    /// only for a record longer than that (up to `maxRecordBytes`).
+    private final class Scanner {
+        typealias Refill = (UnsafeMutablePointer<UInt8>, Int) -> Int?
+        var buf: UnsafeMutablePointer<UInt8>
+        var capacity: Int
+        var count = 0
         /// Absolute offset of `buf[0]`.
         var base = 0
         var pos = 0
         var eof = false
         var inArray = false
 
-        mutating func compact(_ k: Int) {
+        init() {
+            capacity = 2 * CTRFile.chunkSize
+            buf = .allocate(capacity: capacity)
+        }
+
+        deinit { buf.deallocate() }
+
+        func compact(_ k: Int) {
             guard k > 0 else { return }
-            buf.removeSubrange(0..<k)
+            if count > k { memmove(buf, buf + k, count - k) }
+            count -= k
             base += k
             pos -= k
         }
 
         /// Reads more (after dropping what is before `keep`); false at the end of the file.
-        mutating func more(keep: Int, _ refill: (inout [UInt8]) -> Bool) -> Bool {
+        func more(keep: Int, _ refill: Refill) -> Bool {
             if eof { return false }
             compact(keep)
-            let before = buf.count
-            while buf.count == before {
-                if !refill(&buf) { eof = true; return buf.count > before }
+            let before = count
+            while count == before {
+                if capacity - count < CTRFile.chunkSize {
+                    let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: max(2 * capacity, count + CTRFile.chunkSize))
+                    grown.update(from: buf, count: count)
+                    buf.deallocate()
+                    buf = grown
+                    capacity = max(2 * capacity, count + CTRFile.chunkSize)
+                }
+                guard let n = refill(buf + count, capacity - count) else { eof = true; return count > before }
+                count += n
             }
             return true
         }
 
-        mutating func run(
-            refill: (inout [UInt8]) -> Bool, want: JSONWant,
+        func run(
+            refill: Refill, want: JSONWant,
             record: (Int, UnsafeBufferPointer<UInt8>, JSONCapture) -> Void, damage: (Damage) -> Void
         ) {
             while true {
                 // Filler between records.
                 while true {
-                    if pos >= buf.count {
+                    if pos >= count {
                         if !more(keep: pos, refill) { return }
                         continue
                     }
                     let c = buf[pos]
                     if c == 0xef && base + pos == 0 {
-                        while buf.count < 3 && more(keep: 0, refill) {}
-                        if buf.count >= 3 && buf[1] == 0xbb && buf[2] == 0xbf { pos = 3; continue }
+                        while count < 3 && more(keep: 0, refill) {}
+                        if count >= 3 && buf[1] == 0xbb && buf[2] == 0xbf { pos = 3; continue }
                     }
                     if c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09 || c == 0 || c == 0x2c { pos += 1; continue }
                     if c == 0x5b { inArray = true; pos += 1; continue }
@@ -113,34 +137,33 @@ public enum JSONRecordScanner {
                 }
                 // Parse, reading more while the record runs past the buffer.
                 while true {
-                    let outcome: Result<(Int, JSONCapture), StrictJSONParser.Failure> = buf.withUnsafeBufferPointer { b in
-                        var parser = StrictJSONParser(b, at: pos)
-                        do throws(StrictJSONParser.Failure) {
-                            let capture = try parser.value(want)
-                            record(base + pos, UnsafeBufferPointer(rebasing: b[pos..<parser.i]), capture)
-                            return .success((parser.i, capture))
-                        } catch { return .failure(error) }
-                    }
+                    var parser = StrictJSONParser(UnsafeBufferPointer(start: buf, count: count), at: pos)
+                    let outcome: StrictJSONParser.Failure?
+                    do throws(StrictJSONParser.Failure) {
+                        let capture = try parser.value(want)
+                        record(base + pos, UnsafeBufferPointer(start: buf + pos, count: parser.i - pos), capture)
+                        outcome = nil
+                    } catch { outcome = error }
                     switch outcome {
-                    case .success(let (end, _)):
-                        pos = end
-                    case .failure(.incomplete):
-                        if buf.count - pos > JSONRecordScanner.maxRecordBytes {
-                            let hint = Self.contactIdHint(buf, from: pos)
-                            let end = resync(from: pos, errorAt: base + buf.count, refill)
+                    case nil:
+                        pos = parser.i
+                    case .incomplete?:
+                        if count - pos > JSONRecordScanner.maxRecordBytes {
+                            let hint = contactIdHint(from: pos)
+                            let end = resync(from: pos, errorAt: base + count, refill)
                             damage(Damage(offset: startAbsolute, length: base + end - startAbsolute,
                                           problem: "record larger than \(JSONRecordScanner.maxRecordBytes >> 20) MiB: skipped" + hint))
                             pos = end
                         } else if more(keep: pos, refill) {
                             continue
                         } else {
-                            let hint = Self.contactIdHint(buf, from: pos)
-                            damage(Damage(offset: startAbsolute, length: buf.count - pos,
-                                          problem: "truncated JSON: the file ends inside the record, \(buf.count - pos) bytes in" + hint))
-                            pos = buf.count
+                            let hint = contactIdHint(from: pos)
+                            damage(Damage(offset: startAbsolute, length: count - pos,
+                                          problem: "truncated JSON: the file ends inside the record, \(count - pos) bytes in" + hint))
+                            pos = count
                         }
-                    case .failure(.syntax(let at, let message)):
-                        let hint = Self.contactIdHint(buf, from: pos)
+                    case .syntax(let at, let message)?:
+                        let hint = contactIdHint(from: pos)
                         let errorAbsolute = base + at
                         let end = resync(from: pos, errorAt: errorAbsolute, refill)
                         damage(Damage(offset: startAbsolute, length: base + end - startAbsolute,
@@ -153,16 +176,16 @@ public enum JSONRecordScanner {
         }
 
         /// Index in `buf` of the next place a record can start after the damaged one at `start`
-        /// (whose error is at absolute offset `errorAt`); `buf.count` at the end of the file.
-        mutating func resync(from start: Int, errorAt: Int, _ refill: (inout [UInt8]) -> Bool) -> Int {
+        /// (whose error is at absolute offset `errorAt`); `count` at the end of the file.
+        func resync(from start: Int, errorAt: Int, _ refill: Refill) -> Int {
             var prev = buf[start], beforeComma: UInt8 = 0
             var lineStart = false
             var j = start + 1
             pos = start
             while true {
-                if j >= buf.count {
+                if j >= count {
                     pos = j
-                    if !more(keep: j, refill) { return buf.count }
+                    if !more(keep: j, refill) { return count }
                     j = pos
                     continue
                 }
@@ -184,13 +207,13 @@ public enum JSONRecordScanner {
             }
         }
 
-        /// ` (ContactId X)` when the damaged bytes name one, so the user can find the record.
-        static func contactIdHint(_ buf: [UInt8], from start: Int) -> String {
+        /// ` (ContactId X)` when the damaged bytes from `start` name one, so the user can find the record.
+        func contactIdHint(from start: Int) -> String {
             let key = Array(#""ContactId""#.utf8)
-            let end = min(buf.count, start + 65536)
+            let end = min(count, start + 65536)
             var k = start
             while k + key.count < end {
-                if buf[k] == 0x22 && Array(buf[k..<(k + key.count)]) == key {
+                if buf[k] == 0x22 && memcmp(buf + k, key, key.count) == 0 {
                     var j = k + key.count
                     while j < end, buf[j] == 0x20 || buf[j] == 0x3a || buf[j] == 0x09 { j += 1 }
                     guard j < end, buf[j] == 0x22 else { return "" }
@@ -198,7 +221,7 @@ public enum JSONRecordScanner {
                     var to = from
                     while to < end, to - from < 128, buf[to] != 0x22, buf[to] >= 0x20 { to += 1 }
                     guard to < end, buf[to] == 0x22 else { return "" }
-                    return " (ContactId \(String(decoding: buf[from..<to], as: UTF8.self)))"
+                    return " (ContactId \(String(decoding: UnsafeBufferPointer(start: buf + from, count: to - from), as: UTF8.self)))"
                 }
                 k += 1
             }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A strict RFC 8259 JSON parser over bytes that validates a whole record and keeps only the
 /// fields asked for.
 ///
@@ -16,6 +18,9 @@ public enum JSONWant: Sendable {
     case object(JSONMembers)
     /// Keep every element of an array with `element`; a non-array value is kept as a scalar.
     indirect case array(JSONWant)
+    /// Only whether the member is there: the value is validated and skipped, and kept as `.other`
+    /// (a CTR's format version and initiation time are checked for, never read, when reading).
+    case presence
 
     public static func object(_ members: [String: JSONWant]) -> JSONWant {
         .object(JSONMembers(members))
@@ -24,16 +29,45 @@ public enum JSONWant: Sendable {
 
 /// The members a `JSONWant.object` keeps: their names as bytes (to compare with the input) and as
 /// strings (made once here, not once per record), and what to keep of each.
-public final class JSONMembers: Sendable {
+public final class JSONMembers: @unchecked Sendable {
     let keys: [[UInt8]]
     let names: [String]
     let wants: [JSONWant]
+    /// The names' bytes back to back, and each name's length and start in them: a member name in
+    /// the input is compared by length first, then with one `memcmp` (immutable after init).
+    let count: Int
+    let storage: UnsafeMutablePointer<UInt8>
+    let lengths: UnsafeMutablePointer<Int>
+    let starts: UnsafeMutablePointer<Int>
+    /// Bit `n` set when a name is `n` bytes long (names under 64 bytes; a longer one sets bit 63
+    /// and is always compared): most members of a CTR are turned away by this one test.
+    let lengthBits: UInt64
 
     public init(_ members: [String: JSONWant]) {
         let sorted = members.sorted { $0.key < $1.key }
         keys = sorted.map { Array($0.key.utf8) }
         names = sorted.map(\.key)
         wants = sorted.map(\.value)
+        count = keys.count
+        storage = .allocate(capacity: max(1, keys.reduce(0) { $0 + $1.count }))
+        lengths = .allocate(capacity: max(1, count))
+        starts = .allocate(capacity: max(1, count))
+        lengthBits = keys.reduce(0) { $0 | (1 << UInt64(min($1.count, 63))) }
+        var at = 0
+        for (k, key) in keys.enumerated() {
+            lengths[k] = key.count
+            starts[k] = at
+            for b in key { storage[at] = b; at += 1 }
+        }
+    }
+
+    /// Where the member `name` is in a capture's `values` (members are kept sorted by name).
+    func index(of name: String) -> Int? { names.firstIndex(of: name) }
+
+    deinit {
+        storage.deallocate()
+        lengths.deallocate()
+        starts.deallocate()
     }
 }
 
@@ -45,7 +79,8 @@ public struct JSONObject: Sendable, Equatable {
     var values: [JSONCapture?]
 
     public subscript(key: String) -> JSONCapture? {
-        for k in names.indices where names[k] == key { return values[k] }
+        let length = key.utf8.count
+        for k in names.indices where names[k].utf8.count == length && names[k] == key { return values[k] }
         return nil
     }
 }
@@ -83,6 +118,9 @@ struct StrictJSONParser {
 
     let bytes: UnsafeBufferPointer<UInt8>
     var i: Int
+    /// Whether the last string `skipString` passed holds a backslash (then its text is decoded
+    /// before it is compared or kept).
+    var escaped = false
 
     init(_ bytes: UnsafeBufferPointer<UInt8>, at start: Int) {
         self.bytes = bytes
@@ -93,30 +131,85 @@ struct StrictJSONParser {
 
     /// Parses one value at `i` and leaves `i` after it.
     mutating func value(_ want: JSONWant?, depth: Int = 0) throws(Failure) -> JSONCapture {
+        guard let want else { try skipValue(depth: depth); return .other }
+        if case .presence = want { try skipValue(depth: depth); return .other }
         try skipWhitespace()
         let c = bytes[i]
         switch c {
         case 0x7b: return try object(want, depth: depth + 1)
         case 0x5b: return try array(want, depth: depth + 1)
-        case 0x22:
-            if want == nil { try skipString(); return .other }
-            return .string(try string())
+        case 0x22: return .string(try string())
         case 0x74: try literal("true"); return .bool(true)
         case 0x66: try literal("false"); return .bool(false)
         case 0x6e: try literal("null"); return .null
-        case 0x2d, 0x30...0x39: return try number(keep: want != nil)
+        case 0x2d, 0x30...0x39: return try number(keep: true)
         default: throw .syntax(at: i, message: "unexpected \(Self.describe(c)) where a value belongs")
         }
     }
 
-    private mutating func object(_ want: JSONWant?, depth: Int) throws(Failure) -> JSONCapture {
+    /// Validates the value at `i` and leaves `i` after it, keeping nothing (most of a CTR).
+    mutating func skipValue(depth: Int) throws(Failure) {
+        try skipWhitespace()
+        let c = bytes[i]
+        switch c {
+        case 0x22: try skipString()
+        case 0x7b: try skipObject(depth: depth + 1)
+        case 0x5b: try skipArray(depth: depth + 1)
+        case 0x74: try literal("true")
+        case 0x66: try literal("false")
+        case 0x6e: try literal("null")
+        case 0x2d, 0x30...0x39: _ = try number(keep: false)
+        default: throw .syntax(at: i, message: "unexpected \(Self.describe(c)) where a value belongs")
+        }
+    }
+
+    private mutating func skipObject(depth: Int) throws(Failure) {
         if depth > Self.maxDepth { throw .syntax(at: i, message: "nested deeper than \(Self.maxDepth) levels") }
         i += 1  // {
-        var members: JSONMembers?
-        if case .object(let m)? = want { members = m }
-        var kept = JSONObject(names: members?.names ?? [], values: members.map { [JSONCapture?](repeating: nil, count: $0.keys.count) } ?? [])
         try skipWhitespace()
-        if bytes[i] == 0x7d { i += 1; return members == nil ? .other : .object(kept) }
+        if bytes[i] == 0x7d { i += 1; return }
+        while true {
+            try skipWhitespace()
+            guard bytes[i] == 0x22 else {
+                throw .syntax(at: i, message: "expected a member name (a string), found \(Self.describe(bytes[i]))")
+            }
+            try skipString()
+            try skipWhitespace()
+            guard bytes[i] == 0x3a else { throw .syntax(at: i, message: "expected ':' after a member name, found \(Self.describe(bytes[i]))") }
+            i += 1
+            try skipValue(depth: depth)
+            try skipWhitespace()
+            switch bytes[i] {
+            case 0x2c: i += 1
+            case 0x7d: i += 1; return
+            default: throw .syntax(at: i, message: "expected ',' or '}' after an object member, found \(Self.describe(bytes[i]))")
+            }
+        }
+    }
+
+    private mutating func skipArray(depth: Int) throws(Failure) {
+        if depth > Self.maxDepth { throw .syntax(at: i, message: "nested deeper than \(Self.maxDepth) levels") }
+        i += 1  // [
+        try skipWhitespace()
+        if bytes[i] == 0x5d { i += 1; return }
+        while true {
+            try skipValue(depth: depth)
+            try skipWhitespace()
+            switch bytes[i] {
+            case 0x2c: i += 1
+            case 0x5d: i += 1; return
+            default: throw .syntax(at: i, message: "expected ',' or ']' after an array element, found \(Self.describe(bytes[i]))")
+            }
+        }
+    }
+
+    private mutating func object(_ want: JSONWant?, depth: Int) throws(Failure) -> JSONCapture {
+        guard case .object(let members)? = want else { try skipObject(depth: depth); return .other }
+        if depth > Self.maxDepth { throw .syntax(at: i, message: "nested deeper than \(Self.maxDepth) levels") }
+        i += 1  // {
+        var kept = JSONObject(names: members.names, values: [JSONCapture?](repeating: nil, count: members.count))
+        try skipWhitespace()
+        if bytes[i] == 0x7d { i += 1; return .object(kept) }
         while true {
             try skipWhitespace()
             guard bytes[i] == 0x22 else {
@@ -124,49 +217,45 @@ struct StrictJSONParser {
             }
             let keyStart = i
             try skipString()
-            let keyEnd = i
+            let keyEnd = i, keyEscaped = escaped
             try skipWhitespace()
             guard bytes[i] == 0x3a else { throw .syntax(at: i, message: "expected ':' after a member name, found \(Self.describe(bytes[i]))") }
             i += 1
-            if let members, let k = match(keyStart, keyEnd, in: members) {
+            if let k = match(keyStart, keyEnd, escaped: keyEscaped, in: members) {
                 kept.values[k] = try value(members.wants[k], depth: depth)  // a repeated name: the last wins
             } else {
-                _ = try value(nil, depth: depth)
+                try skipValue(depth: depth)
             }
             try skipWhitespace()
             switch bytes[i] {
             case 0x2c: i += 1
-            case 0x7d: i += 1; return members == nil ? .other : .object(kept)
+            case 0x7d: i += 1; return .object(kept)
             default: throw .syntax(at: i, message: "expected ',' or '}' after an object member, found \(Self.describe(bytes[i]))")
             }
         }
     }
 
     private mutating func array(_ want: JSONWant?, depth: Int) throws(Failure) -> JSONCapture {
+        guard case .array(let element)? = want else { try skipArray(depth: depth); return .other }
         if depth > Self.maxDepth { throw .syntax(at: i, message: "nested deeper than \(Self.maxDepth) levels") }
         i += 1  // [
-        var element: JSONWant?
-        if case .array(let e)? = want { element = e }
         var kept: [JSONCapture] = []
         try skipWhitespace()
-        if bytes[i] == 0x5d { i += 1; return element == nil ? .other : .array(kept) }
+        if bytes[i] == 0x5d { i += 1; return .array(kept) }
         while true {
-            let v = try value(element, depth: depth)
-            if element != nil { kept.append(v) }
+            kept.append(try value(element, depth: depth))
             try skipWhitespace()
             switch bytes[i] {
             case 0x2c: i += 1
-            case 0x5d: i += 1; return element == nil ? .other : .array(kept)
+            case 0x5d: i += 1; return .array(kept)
             default: throw .syntax(at: i, message: "expected ',' or ']' after an array element, found \(Self.describe(bytes[i]))")
             }
         }
     }
 
-    /// The index of the wanted member whose name is the string at `start..<end` (quotes included).
-    private func match(_ start: Int, _ end: Int, in members: JSONMembers) -> Int? {
-        let length = end - start - 2
-        var escaped = false
-        for k in (start + 1)..<(end - 1) where bytes[k] == 0x5c { escaped = true; break }
+    /// The index of the wanted member whose name is the string at `start..<end` (quotes included;
+    /// `escaped`: it holds a backslash, so its text is decoded first).
+    private func match(_ start: Int, _ end: Int, escaped: Bool, in members: JSONMembers) -> Int? {
         if escaped {
             var copy = self
             copy.i = start
@@ -174,10 +263,11 @@ struct StrictJSONParser {
             for (k, key) in members.keys.enumerated() where key.elementsEqual(name.utf8) { return k }
             return nil
         }
-        for (k, key) in members.keys.enumerated() where key.count == length {
-            var same = true
-            for j in 0..<length where bytes[start + 1 + j] != key[j] { same = false; break }
-            if same { return k }
+        let length = end - start - 2
+        guard members.lengthBits & (1 << UInt64(min(length, 63))) != 0 else { return nil }
+        let text = bytes.baseAddress! + start + 1
+        for k in 0..<members.count where members.lengths[k] == length {
+            if memcmp(text, members.storage + members.starts[k], length) == 0 { return k }
         }
         return nil
     }
@@ -196,6 +286,11 @@ struct StrictJSONParser {
 
     private mutating func literal(_ word: StaticString) throws(Failure) {
         let n = word.utf8CodeUnitCount
+        // The common case in one comparison: the word, then a byte that ends it.
+        if i + n < bytes.count, memcmp(bytes.baseAddress! + i, word.utf8Start, n) == 0, !Self.isIdentifierByte(bytes[i + n]) {
+            i += n
+            return
+        }
         for k in 0..<n {
             guard i + k < bytes.count else { throw .incomplete }
             if bytes[i + k] != word.utf8Start[k] {
@@ -245,30 +340,34 @@ struct StrictJSONParser {
         return .number(Double(text) ?? .nan)
     }
 
-    /// Validates the string at `i` (its opening quote) and leaves `i` after the closing quote.
+    /// Validates the string at `i` (its opening quote) and leaves `i` after the closing quote;
+    /// `escaped` says whether it held a backslash.
+    @inline(__always)
     mutating func skipString() throws(Failure) {
         i += 1
+        escaped = false
         let n = bytes.count
         let base = UnsafeRawPointer(bytes.baseAddress!)
         while true {
-            // Eight bytes at a time while none is special (a quote, a backslash, a control
-            // character, non-ASCII): the long attribute values of a CTR are most of its bytes.
-            // The tests may report a byte that is not special next to one that is (a borrow),
-            // never miss one: the byte loop below decides.
-            while i + 8 <= n {
-                let w = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
-                let quote = w ^ (0x22 &* ones), backslash = w ^ (0x5c &* ones)
-                let special = (w | ((w &- 0x20 &* ones) & ~w) | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)) & highs
-                if special != 0 { break }
-                i += 8
+            // Eight bytes at a time, sixteen per turn, up to the first special byte (a quote, a
+            // backslash, a control character, non-ASCII): the long attribute values of a CTR are
+            // most of its bytes. A word's flags are exact up to its first special byte (a borrow
+            // only runs upwards from a byte that is flagged itself), so the lowest flag is where
+            // the next special byte is, and the loop jumps straight to it.
+            while i + 16 <= n {
+                let a = Self.special(base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                let b = Self.special(base.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self))
+                if a != 0 { i += a.trailingZeroBitCount >> 3; break }
+                if b != 0 { i += 8 + b.trailingZeroBitCount >> 3; break }
+                i += 16
             }
             guard i < n else { throw .incomplete }
             let c = bytes[i]
-            if c >= 0x20 && c < 0x80 && c != 0x22 && c != 0x5c { i += 1; continue }
             if c == 0x22 { i += 1; return }
+            if c >= 0x20 && c < 0x80 && c != 0x5c { i += 1; continue }  // near the buffer's end only
             if c == 0x5c {
                 guard i + 1 < n else { throw .incomplete }
+                escaped = true
                 switch bytes[i + 1] {
                 case 0x22, 0x5c, 0x2f, 0x62, 0x66, 0x6e, 0x72, 0x74: i += 2
                 case 0x75:
@@ -306,12 +405,24 @@ struct StrictJSONParser {
         }
     }
 
+    /// The high bit of each byte of `w` (little-endian) that is special inside a string: a quote,
+    /// a backslash, a control character or non-ASCII. Exact for the lowest flagged byte; bytes
+    /// above it may be flagged by a borrow. Without the usual `& ~x` terms: a byte whose own high
+    /// bit is set is flagged anyway (non-ASCII), and below 0x80 the subtractions set the high bit
+    /// only for a byte under 0x20 or equal to the quote or backslash.
+    @inline(__always)
+    static func special(_ w: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let quote = w ^ (0x22 &* ones), backslash = w ^ (0x5c &* ones)
+        return (w | (w &- 0x20 &* ones) | (quote &- ones) | (backslash &- ones)) & (0x80 &* ones)
+    }
+
     /// Validates and decodes the string at `i`.
     mutating func string() throws(Failure) -> String {
         let start = i
         try skipString()
         let body = UnsafeBufferPointer(rebasing: bytes[(start + 1)..<(i - 1)])
-        guard body.contains(0x5c) else { return String(decoding: body, as: UTF8.self) }
+        guard escaped else { return String(decoding: body, as: UTF8.self) }
         var out = String.UnicodeScalarView()
         var utf8: [UInt8] = []
         func flush() { if !utf8.isEmpty { out.append(contentsOf: String(decoding: utf8, as: UTF8.self).unicodeScalars); utf8.removeAll() } }
