@@ -138,13 +138,12 @@ public struct Manifest: Sendable, Equatable {
         var root: String?
         var seen: [String: Int] = [:]
         var lineNumber = 0
-        let decoder = JSONDecoder()
         for raw in data.split(separator: 0x0a, omittingEmptySubsequences: false) {
             lineNumber += 1
             let line = raw.last == 0x0d ? raw.dropLast() : raw
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
             func fail(_ why: String) -> PipelineError { PipelineError("\(name): line \(lineNumber): \(why)") }
-            guard let object = try? decoder.decode(Line.self, from: Data(line)) else {
+            guard let object = Line(line) else {
                 throw fail("not a manifest line: {\"Path\":…,\"SizeBytes\":…,\"ModifiedTime\":…} (a JSON object, numbers as numbers)")
             }
             if object.talkTraceManifest != nil {
@@ -174,15 +173,13 @@ public struct Manifest: Sendable, Equatable {
     }
 }
 
-/// One manifest line as read (every member optional: what is missing is said in words).
-private struct Line: Decodable {
-    enum Time: Decodable {
+/// One manifest line as read (every member optional: what is missing is said in words), by the
+/// join's strict reader: every shard and the join read the whole manifest, and Foundation's
+/// `JSONDecoder` per line had been most of what sharding costs over one batch.
+private struct Line {
+    enum Time {
         case seconds(Double)
         case text(String)
-        init(from decoder: any Decoder) throws {
-            let c = try decoder.singleValueContainer()
-            if let s = try? c.decode(String.self) { self = .text(s) } else { self = .seconds(try c.decode(Double.self)) }
-        }
     }
     var path: String?
     var sizeBytes: Int64?
@@ -191,10 +188,36 @@ private struct Line: Decodable {
     var talkTraceManifest: Int?
     var root: String?
     var etag: String?
-    enum CodingKeys: String, CodingKey {
-        case path = "Path", sizeBytes = "SizeBytes", modifiedTime = "ModifiedTime", problem = "Problem", etag = "ETag"
-        case talkTraceManifest = "TalkTraceManifest", root = "Root"
+
+    /// nil when the line is not one JSON object of members of the right types.
+    init?(_ line: Data.SubSequence) {
+        var parsed: Line?
+        Data(line).withUnsafeBytes { bytes in
+            var r = StrictJSONReader(bytes)
+            var l = Line()
+            do throws(StrictJSONReader.Failure) {
+                try r.object { (r: inout StrictJSONReader, key: Range<Int>) throws(StrictJSONReader.Failure) in
+                    if r.key(key, is: "Path") { l.path = try r.optionalString() }
+                    else if r.key(key, is: "SizeBytes") { l.sizeBytes = try r.int().map(Int64.init) }
+                    else if r.key(key, is: "ModifiedTime") {
+                        if r.peek() == 0x22 { l.modifiedTime = .text(try r.string()) }
+                        else { l.modifiedTime = try r.double().map(Time.seconds) }
+                    }
+                    else if r.key(key, is: "Problem") { l.problem = try r.optionalString() }
+                    else if r.key(key, is: "ETag") { l.etag = try r.optionalString() }
+                    else if r.key(key, is: "TalkTraceManifest") { l.talkTraceManifest = try r.int() }
+                    else if r.key(key, is: "Root") { l.root = try r.optionalString() }
+                    else { try r.skip(depth: 1) }
+                }
+                try r.finish()
+                parsed = l
+            } catch {}
+        }
+        guard let parsed else { return nil }
+        self = parsed
     }
+
+    private init() {}
 }
 
 /// `INDEX/COUNT`: which share of the manifest one worker analyzes (index from 0).
