@@ -36,7 +36,8 @@ public struct FrameDecision: Sendable {
 ///   not lift it), so background talkers and quiet crosstalk never start talk;
 /// - **echo**: the coupling from the other channel is learnt as the median level ratio while the
 ///   other channel talks; a frame no louder than the other channel's recent level (max over
-///   0–120 ms) times that coupling, plus `echoMargin`, is echo or sidetone;
+///   0–120 ms) times that coupling, plus `echoMargin`, is echo or sidetone — unless no leak is
+///   evidenced (envelope correlation under `echoLeakCorrelation`) and the frame clearly talks;
 /// - **clicks**: a window whose energy sits in a handful of samples is impulsive.
 ///
 /// Frames are fed in pairs with `push(left:right:)`; decisions come out `lookahead` frames later
@@ -65,6 +66,9 @@ public struct ActivityDetector: ~Copyable {
     /// when there is one: strong frames must be above it.
     public private(set) var backgroundCeiling: (Float?, Float?) = (nil, nil)
     public private(set) var coupling: (Float?, Float?) = (nil, nil)
+    /// Whether each channel has an evidenced leak of the other side (`echoLeakCorrelation`),
+    /// re-read with the coupling; until there is evidence, it is assumed (the test in full).
+    private var leaks: (Bool, Bool) = (true, true)
     /// Envelope correlation of each channel with the other's delayed level (channel 0 = left).
     public private(set) var echo0: EchoEvidence
     public private(set) var echo1: EchoEvidence
@@ -266,7 +270,16 @@ public struct ActivityDetector: ~Copyable {
         let coupling = channel == 0 ? self.coupling.0 : self.coupling.1
         // Echo and sidetone are always well down on the talker (return loss): a coupling near 0 dB
         // means two people talking, not a leak, and must not silence either of them.
-        let echo = coupling.map { $0 <= p.maxEchoCoupling && level <= otherRecent + $0 + p.echoMargin } ?? false
+        var echo = coupling.map { $0 <= p.maxEchoCoupling && level <= otherRecent + $0 + p.echoMargin } ?? false
+        // Without an evidenced leak (the level does not follow the other side's at a fixed delay)
+        // the "coupling" is only how loud this channel's room is while the other side talks: the
+        // test still keeps that room (neighbouring agents, noise) out while the other side talks,
+        // but a frame that clearly talks (`strongSNR + 5` over the floor in its best bands, the
+        // level at which the other side counts as talking) is the participant's own word, not a
+        // leak: on the hard corpus the agent's soft words while the caller talks, which a
+        // coupling learnt from a television on the other channel called echo.
+        let leak = channel == 0 ? leaks.0 : leaks.1
+        if echo, !leak, score > p.strongSNR + 5 { echo = false }
         let speech = channel == 0 ? speechLevel.0 : speechLevel.1
         // Extent: a frame far under the talker's own level is breath, line floor or a decay
         // no listener hears as talk, however far it is above a very quiet line's noise.
@@ -301,6 +314,7 @@ public struct ActivityDetector: ~Copyable {
             if couplingHistogram.0.count >= couplingFrames, couplingHistogram.0.count % refreshFrames == 0, couplingHistogram.0.count != lastRead.2 {
                 lastRead.2 = couplingHistogram.0.count
                 coupling.0 = couplingHistogram.0.percentile(0.5)
+                leaks.0 = (echo0.best(minimumFrames: couplingFrames)?.correlation ?? 1) >= parameters.echoLeakCorrelation
             }
         } else {
             if levelHistogram.1.count >= levelFrames, levelHistogram.1.count % refreshFrames == 0, levelHistogram.1.count != lastRead.1 {
@@ -313,6 +327,7 @@ public struct ActivityDetector: ~Copyable {
             if couplingHistogram.1.count >= couplingFrames, couplingHistogram.1.count % refreshFrames == 0, couplingHistogram.1.count != lastRead.3 {
                 lastRead.3 = couplingHistogram.1.count
                 coupling.1 = couplingHistogram.1.percentile(0.5)
+                leaks.1 = (echo1.best(minimumFrames: couplingFrames)?.correlation ?? 1) >= parameters.echoLeakCorrelation
             }
         }
     }

@@ -129,6 +129,11 @@ public struct ActivityParameters: Sendable, Equatable, Codable {
     public var echoMargin: Float = 8
     /// Couplings louder than this (dB) are not echo: the echo test is off for the channel.
     public var maxEchoCoupling: Float = -10
+    /// A leak is evidenced where the channel's level follows the other side's at a fixed delay
+    /// (`EchoEvidence`) with an envelope correlation of at least this (the leak criterion of
+    /// `CallQuality`: eval corpora 0.58–0.92 with echo or sidetone, under 0.1 without). Without
+    /// one the echo test never vetoes a frame that clearly talks (see `ActivityDetector`).
+    public var echoLeakCorrelation: Double = 0.5
 
     public init() {}
 }
