@@ -22,14 +22,8 @@ struct CLITests {
         let p = Process()
         p.executableURL = Self.executable
         p.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        let c = try TestSupport.capture(p)
+        return Run(status: c.status, stdout: String(decoding: c.stdout, as: UTF8.self), stderr: String(decoding: c.stderr, as: UTF8.self))
     }
 
     static let clean = "recordings/connect/demo-instance/CallRecordings/2026/03/03/6beda5ed-5df4-42a1-b9b8-0364221dca9b_20260303T10:15_UTC.wav"

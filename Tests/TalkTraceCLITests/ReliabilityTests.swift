@@ -17,15 +17,9 @@ struct ReliabilityTests {
     static func run(_ arguments: [String], stdinPath: String? = nil, stdoutPath: String? = nil, stderrPath: String? = nil,
                     environment: [String: String] = [:]) throws -> Run {
         let p = process(arguments, stdinPath: stdinPath, stdoutPath: stdoutPath, stderrPath: stderrPath, environment: environment)
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Run(status: p.terminationStatus, reason: p.terminationReason,
-                   stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        let c = try TestSupport.capture(p)
+        return Run(status: c.status, reason: c.reason,
+                   stdout: String(decoding: c.stdout, as: UTF8.self), stderr: String(decoding: c.stderr, as: UTF8.self))
     }
 
     static func process(_ arguments: [String], stdinPath: String? = nil, stdoutPath: String? = nil, stderrPath: String? = nil,

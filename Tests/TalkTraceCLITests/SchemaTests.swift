@@ -21,14 +21,8 @@ extension ReliabilityTests {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             p.arguments = ["python3", TestSupport.root.appendingPathComponent("scripts/validate_outputs.py").path, schema.path] + pairs
-            let out = Pipe(), err = Pipe()
-            p.standardOutput = out
-            p.standardError = err
-            try p.run()
-            let o = out.fileHandleForReading.readDataToEndOfFile()
-            let e = err.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+            let c = try TestSupport.capture(p)
+            return (c.status, String(decoding: c.stdout, as: UTF8.self), String(decoding: c.stderr, as: UTF8.self))
         }
 
         @Test("Every line of every output validates against talktrace schema; floats are written as floats")

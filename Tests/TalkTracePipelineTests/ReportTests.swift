@@ -491,21 +491,12 @@ struct ReportTests {
         p.executableURL = URL(fileURLWithPath: chromium()!)
         p.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--enable-logging=stderr", "--v=0",
                        "--user-data-dir=\(profile.path)"] + arguments + [url.absoluteString]
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
         defer { try? FileManager.default.removeItem(at: profile) }     // a profile is ~3 MB of caches
         let started = Date()
-        try p.run()
-        nonisolated(unsafe) var errData = Data()
-        let reader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
-        reader.start()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        while !reader.isFinished { usleep(1000) }
-        let console = String(decoding: errData, as: UTF8.self).split(separator: "\n").map(String.init)
+        let c = try TestSupport.capture(p)
+        let console = String(decoding: c.stderr, as: UTF8.self).split(separator: "\n").map(String.init)
             .filter { $0.contains("CONSOLE") || $0.contains("Uncaught") }
-        return (String(decoding: outData, as: UTF8.self), console, Date().timeIntervalSince(started))
+        return (String(decoding: c.stdout, as: UTF8.self), console, Date().timeIntervalSince(started))
     }
 
     @Test("Chromium: the timeline and the report load without console errors and draw what they should")

@@ -21,6 +21,24 @@ public enum TestSupport {
         return url
     }
 
+    /// Runs `p` with its standard output and error piped, reads both to the end and waits for it.
+    /// Standard error is read on a thread of its own: reading one pipe to the end and then the
+    /// other would hang on a child that fills the second pipe (64 KB) while the first is read.
+    public static func capture(_ p: Process) throws -> (status: Int32, reason: Process.TerminationReason, stdout: Data, stderr: Data) {
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        nonisolated(unsafe) var errData = Data()
+        let done = DispatchSemaphore(value: 0)
+        let reader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile(); done.signal() }
+        reader.start()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        done.wait()
+        p.waitUntilExit()
+        return (p.terminationStatus, p.terminationReason, outData, errData)
+    }
+
     /// A deterministic generator (xorshift64*), so every test signal is the same on every run.
     public struct Random {
         var state: UInt64
