@@ -1327,20 +1327,23 @@ def accuracy_fixtures():
            "-40 dBFS, 20 and 24 dB under the agent, most of the call.",
            {"backgroundSpeech": {"customer": False, "agent": True}})
 
-    # 4. A quiet line (-72 dBFS) with nobody else on it; the caller says two soft words while the
-    #    agent talks (12 and 18 dB under the caller's turns): the listener's soft turns of real
-    #    conversation, which a level gate against background talkers would drop.
+    # 4. A quiet line (-72 dBFS) with nobody else on it; the caller says three soft things while the
+    #    agent talks (12, 18 and 20 dB under the caller's turns): the listener's soft turns of real
+    #    conversation, which a level gate against background talkers would drop. The third never
+    #    comes within the 14 dB near gate of the caller's speech level: no frame of it anchors talk.
     ag, ag_segs = talk_track(dur_ms, [(0.5, "dir-welcome", 0), (8.3, "vm-intro", 0), (18.5, "demo-thanks", 0),
                                       (26.2, "queue-thankyou", 0)], -18.0)
     cu, cu_segs = talk_track(dur_ms, [(2.8, "agent-user", -350), (14.6, "agent-pass", -350),
                                       (24.6, "goodbye", -350)], -20.0)
     soft1, soft1_segs = talk_track(dur_ms, [(10.5, "hello", -350)], -32.0)
     soft2, soft2_segs = talk_track(dur_ms, [(20.8, "second", -350)], -38.0)
-    finish("soft-listener.wav", cu + soft1 + soft2, ag, sorted(cu_segs + soft1_segs + soft2_segs), ag_segs,
+    soft3, soft3_segs = talk_track(dur_ms, [(12.3, "please-try-again", -350)], -40.0)
+    soft_segs = sorted(soft1_segs + soft3_segs + soft2_segs)
+    finish("soft-listener.wav", cu + soft1 + soft2 + soft3, ag, sorted(cu_segs + soft_segs), ag_segs,
            "A quiet line (-72 dBFS line noise), nobody behind either participant. The caller (-20 dBFS) says "
-           "'hello' at 10.5 s (-32 dBFS) and 'second' at 20.8 s (-38 dBFS) while the agent talks: soft turns 12 and "
-           "18 dB under the caller's others.",
-           {"softTurns": [[sec(a), sec(b)] for a, b in soft1_segs + soft2_segs]}, noise_dbfs=-72.0)
+           "'hello' at 10.5 s (-32 dBFS), 'please try again' at 12.3 s (-40 dBFS) and 'second' at 20.8 s "
+           "(-38 dBFS) while the agent talks: soft turns 12, 20 and 18 dB under the caller's others.",
+           {"softTurns": [[sec(a), sec(b)] for a, b in soft_segs]}, noise_dbfs=-72.0)
 
     with open(os.path.join(out, "truth.json"), "w") as f:
         json.dump({"generator": "TestAudio/generate.py (accuracy_fixtures)",

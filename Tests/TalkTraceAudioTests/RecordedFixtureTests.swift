@@ -86,12 +86,18 @@ struct RecordedFixtureTests {
         // `BackgroundTalk`, overlapping the agent, and "second" (18 dB under) fell to the 10 dB
         // level gate. Nobody else is on the channel (`ListeningSound`) and both stand some 40 dB
         // over its floor, so both are the caller's.
+        // Measured with the third word: F1 0.956, talk −8 %. Before never-near candidates were
+        // judged as soft turns (`SegmentBuilder.Outcome.quiet`): F1 0.889, talk −20 %: "please try
+        // again" (20 dB under) never comes within the 14 dB near gate of the caller's speech
+        // level, so no frame of it anchored talk, and with it in the call "second" fell under
+        // the gate too.
         check(c, a.customer, "customer", f1: 0.95, talk: 0.10)
-        // Most of each word is talk (measured 93 % and 54 %: the softer word's fricative onset and
-        // its decay lie beyond the reach of its anchors).
+        // Most of each word is talk (measured 93 %, 80 % and 51 %: the softest words' fricative
+        // onsets and decays lie beyond the reach of their anchors).
         for word in c.truth["softTurns"] as! [[Double]] {
             #expect(Self.covered(a.customer.segments, word[0], word[1]) >= 0.5 * (word[1] - word[0]), "soft word \(word)")
         }
+        #expect((c.truth["softTurns"] as! [[Double]]).count == 3)
         #expect(a.quality.backgroundSpeech?.customer.detected == false)
     }
 

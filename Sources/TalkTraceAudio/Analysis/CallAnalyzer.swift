@@ -48,6 +48,9 @@ struct ChannelTrack {
     /// kept apart from `segments` so that `BackgroundTalk` neither judges them nor has them
     /// drag its level split (set in `finish`).
     private(set) var softTurns: [Segment] = []
+    /// Candidates that never came near the participant's level (`SegmentBuilder.Outcome.quiet`):
+    /// soft turns where `keepSoftTurns` finds them loud enough and nobody else on the channel.
+    private var quietCandidates: [QuietSegment] = []
     /// Parallel to `segments` between `keepSoftTurns` and `trimToAnchors`: put back as a soft turn.
     private var soft: [Bool] = []
     /// The level (dBFS) from which a segment is the participant's soft turn rather than a talker
@@ -84,7 +87,7 @@ struct ChannelTrack {
         // side talks: does this channel still carry sound (`ListeningSound`)?
         someoneElse = listening.someoneElse(inside: segmentListening + [musicListening], share: parameters.listeningSoundShare,
                                             minimumFrames: max(1, Int((1 / frameSeconds).rounded())))  // 1 s, as the speech level
-        if !someoneElse { keepSoftTurns(quiet) }
+        if !someoneElse { keepSoftTurns(quiet + quietCandidates) }
         trimToAnchors(reach: someoneElse ? parameters.backgroundReachSeconds : nil)
     }
 
@@ -135,14 +138,7 @@ struct ChannelTrack {
     mutating func absorbMusicFragments() {
         guard !music.isEmpty else { return }
         var keep = [Bool](repeating: true, count: segments.count)
-        // A piece long enough to be judged alone and not steady is talk even when it touches
-        // the music: the caller answering as the hold ends, less than 300 ms after it.
-        func reach(_ i: Int) -> Double {
-            if MusicEvidence.isFragment(steadiness: steadiness[i], flux: fluxes[i], parameters) { return 5.0 }
-            // A short piece is judged on its few strong frames only when they say speech plainly.
-            return segments[i].duration < parameters.musicMinSeconds
-                && steadiness[i] >= parameters.musicShortPieceSteadiness ? 0.5 : -1
-        }
+        func reach(_ i: Int) -> Double { musicReach(segments[i], steadiness: steadiness[i], flux: fluxes[i]) }
         for order in [Array(segments.indices), Array(segments.indices.reversed())] {
             for i in order where keep[i] {
                 let s = segments[i], r = reach(i)
@@ -153,6 +149,13 @@ struct ChannelTrack {
                 }
             }
         }
+        // A quiet candidate (`Outcome.quiet`) that would be more of the music by the same rule is
+        // not a soft turn either (it stays out of the music spans, as before: it was never talk).
+        let music = self.music
+        quietCandidates = quietCandidates.filter { q in
+            let r = musicReach(q.segment, steadiness: q.steadiness, flux: q.flux)
+            return !music.contains(where: { q.segment.start < $0.end + r && q.segment.end > $0.start - r })
+        }
         segments = segments.indices.filter { keep[$0] }.map { segments[$0] }
         anchors = anchors.indices.filter { keep[$0] }.map { anchors[$0] }
         segmentListening = segmentListening.indices.filter { keep[$0] }.map { segmentListening[$0] }
@@ -161,11 +164,23 @@ struct ChannelTrack {
         steadiness = steadiness.indices.filter { keep[$0] }.map { steadiness[$0] }
     }
 
-    /// A segment `dropBackground` gated, with what `keepSoftTurns` needs to put it back.
+    /// How close to music (seconds) a piece of this channel's sound is more of it: a piece as
+    /// steady as music, within 5 s; a short one (under `musicMinSeconds`) within 0.5 s unless its
+    /// strong frames say speech plainly; otherwise never (-1). A piece long enough to be judged
+    /// alone and not steady is talk even when it touches the music: the caller answering as the
+    /// hold ends, less than 300 ms after it.
+    func musicReach(_ s: Segment, steadiness: Float, flux: Float) -> Double {
+        if MusicEvidence.isFragment(steadiness: steadiness, flux: flux, parameters) { return 5.0 }
+        return s.duration < parameters.musicMinSeconds && steadiness >= parameters.musicShortPieceSteadiness ? 0.5 : -1
+    }
+
+    /// A segment `dropBackground` gated, or a candidate that never came near
+    /// (`SegmentBuilder.Outcome.quiet`), with what `keepSoftTurns` needs to put it back.
     struct QuietSegment {
         var segment: Segment
         var peak: Float
         var anchors: SegmentAnchors.Anchors
+        var steadiness: Float = 0, flux: Float = 1
     }
 
     /// Puts back the gated segments (`quiet`) that stand at least `quietTurnClearance` over the
@@ -228,6 +243,11 @@ struct ChannelTrack {
         case let .music(start, end):
             music.append(Segment(start: Double(start) * frameSeconds, end: Double(end) * frameSeconds))
             musicListening.other += listening.candidate.other; musicListening.sound += listening.candidate.sound
+            listening.closeCandidate()
+            meter.settle(accepted: false)
+        case let .quiet(start, end, peak, anchors, steady, flux):
+            quietCandidates.append(QuietSegment(segment: Segment(start: Double(start) * frameSeconds, end: Double(end) * frameSeconds),
+                                                peak: peak, anchors: anchors, steadiness: steady, flux: flux))
             listening.closeCandidate()
             meter.settle(accepted: false)
         case .rejected:

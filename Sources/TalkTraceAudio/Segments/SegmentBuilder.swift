@@ -32,8 +32,13 @@ extension Double {
 /// background talker, whose loudest frames may pass as near, cannot stretch a segment or chain
 /// two apart. A candidate that is music so far closes at a pause of `musicPauseSeconds`, not
 /// only at the 300 ms bridge: a caller who answers right as the hold music stops starts a
-/// candidate of their own, instead of joining the music's (and being called music). A closed candidate is music when its strong frames say so (`MusicEvidence`), else a
-/// segment if it holds `minStrongSeconds` of near frames and lasts `minSegmentSeconds`. Works frame by frame; memory holds only the current candidate.
+/// candidate of their own, instead of joining the music's (and being called music). A closed
+/// candidate is music when its strong frames say so (`MusicEvidence`), else a segment if it holds
+/// `minStrongSeconds` of near frames and lasts `minSegmentSeconds`, else *quiet* if it holds that
+/// much strong sound all the same: talk-like, but never near the participant's speech level (a
+/// backchannel or a word said under the other side's talk, or a talker behind the participant),
+/// for the call-level soft-turn rule to judge (`ActivityParameters.quietTurnClearance`). Works
+/// frame by frame; memory holds only the current candidate.
 public struct SegmentBuilder: Sendable {
     /// What happened to a candidate when it closed.
     public enum Outcome: Sendable, Equatable {
@@ -45,6 +50,12 @@ public struct SegmentBuilder: Sendable {
         case accepted(startFrame: Int, endFrame: Int, peakDB: Float, steadiness: Float, flux: Float)
         /// Music or a tone by `MusicEvidence`: not talk, but reported.
         case music(startFrame: Int, endFrame: Int)
+        /// Talk-like sound that never came near the participant's speech level (too few near
+        /// frames): frames `[startFrame, endFrame)` reach `headSeconds` / `tailSeconds` around its
+        /// strong frames, `peakDB` is their level (`SegmentLevel`), `anchors` its first and last
+        /// strong frame. Not talk by itself; the participant's soft turn where nobody else is on
+        /// the channel and it stands `quietTurnClearance` over the floor (`keepSoftTurns`).
+        case quiet(startFrame: Int, endFrame: Int, peakDB: Float, anchors: SegmentAnchors.Anchors, steadiness: Float, flux: Float)
         case rejected
     }
 
@@ -70,6 +81,8 @@ public struct SegmentBuilder: Sendable {
     private var lastAnchor = -1
     private var nearFrames = 0
     private var level = SegmentLevel()
+    /// The level of the candidate's strong frames, for a candidate that never comes near.
+    private var strongLevel = SegmentLevel()
     /// Where the candidate's near frames fall by level (`SegmentAnchors`); `closedAnchors` holds
     /// the anchors of the last accepted candidate, its frames within `anchorLevelGate` of its loudest.
     private var anchors = SegmentAnchors()
@@ -110,7 +123,7 @@ public struct SegmentBuilder: Sendable {
         }
         if d.weak {
             if candidateStart < 0 {
-                candidateStart = frame; strongFrames = 0; firstStrong = -1; lastStrong = -1; level.reset()
+                candidateStart = frame; strongFrames = 0; firstStrong = -1; lastStrong = -1; level.reset(); strongLevel.reset()
                 nearFrames = 0; firstNear = -1; lastNear = -1; anchors.reset()
                 loudest = -.infinity; lastAnchor = -1
                 music = MusicEvidence()
@@ -121,6 +134,7 @@ public struct SegmentBuilder: Sendable {
                 if firstStrong < 0 { firstStrong = frame }
                 lastStrong = frame
                 music.add(d.features)
+                strongLevel.add(d.levelDB)
             }
             if d.near {
                 nearFrames &+= 1
@@ -148,10 +162,19 @@ public struct SegmentBuilder: Sendable {
             return .music(startFrame: max(candidate, firstStrong - headFrames),
                           endFrame: min(lastWeak + 1, lastStrong + 1 + tailFrames))
         }
-        guard firstNear >= 0 else { return .rejected }
+        guard nearFrames >= minStrongFrames else {
+            let start = max(candidate, firstStrong - headFrames)
+            let end = min(lastWeak + 1, lastStrong + 1 + tailFrames)
+            guard strongFrames >= minStrongFrames, end - start >= minFrames else { return .rejected }
+            var anchors = SegmentAnchors.Anchors()
+            anchors.first = Int32(truncatingIfNeeded: firstStrong); anchors.last = Int32(truncatingIfNeeded: lastStrong)
+            anchors.count = Int32(truncatingIfNeeded: strongFrames)
+            return .quiet(startFrame: start, endFrame: end, peakDB: strongLevel.level ?? -120, anchors: anchors,
+                          steadiness: music.steadiness, flux: music.meanFlux)
+        }
         let start = max(candidate, firstNear - headFrames)
         let end = min(lastWeak + 1, lastNear + 1 + tailFrames)
-        if nearFrames >= minStrongFrames, end - start >= minFrames {
+        if end - start >= minFrames {
             closedAnchors = anchors.anchors(within: parameters.anchorLevelGate) ?? SegmentAnchors.Anchors()
             return .accepted(startFrame: start, endFrame: end, peakDB: level.level ?? -120,
                              steadiness: music.steadiness, flux: music.meanFlux)
