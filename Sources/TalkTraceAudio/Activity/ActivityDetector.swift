@@ -15,11 +15,16 @@ public struct FrameDecision: Sendable {
     public var dropout: Bool
     /// Whether the frame was judged to be the other channel's echo or sidetone.
     public var echo: Bool
+    /// Sound of this channel's own room: weak, or talk-like but vetoed as echo on a channel where
+    /// no leak of the other side is evidenced (there the echo test only keeps out what the room
+    /// carries while the other side talks: a neighbour, a television). `ListeningSound` counts it.
+    public var heard: Bool
     /// The frame's time-domain features, passed through for the level meter.
     public var features: FrameFeatures
 
-    public init(weak: Bool, strong: Bool, near: Bool? = nil, levelDB: Float, dropout: Bool, echo: Bool, features: FrameFeatures) {
-        self.weak = weak; self.strong = strong; self.near = near ?? strong
+    public init(weak: Bool, strong: Bool, near: Bool? = nil, levelDB: Float, dropout: Bool, echo: Bool, heard: Bool? = nil,
+                features: FrameFeatures) {
+        self.weak = weak; self.strong = strong; self.near = near ?? strong; self.heard = heard ?? weak
         self.levelDB = levelDB; self.dropout = dropout; self.echo = echo; self.features = features
     }
 }
@@ -285,6 +290,7 @@ public struct ActivityDetector: ~Copyable {
         // no listener hears as talk, however far it is above a very quiet line's noise.
         let audible = speech.map { level >= $0 - p.extentLevelGate } ?? true
         let weak = score > p.weakSNR && !echo && audible
+        let heard = weak || (score > p.weakSNR && audible && !leak)
         if channel == 0 { levelHistogram.0.observe(otherTalks: talked.1) } else { levelHistogram.1.observe(otherTalks: talked.0) }
         let strong = weak && score > p.strongSNR && !featureRing[idx].impulsive
         var near = strong
@@ -295,7 +301,8 @@ public struct ActivityDetector: ~Copyable {
             if let ceiling = channel == 0 ? backgroundCeiling.0 : backgroundCeiling.1, level < ceiling { near = false }
         }
         refreshEstimates(channel: channel)
-        return FrameDecision(weak: weak, strong: strong, near: near, levelDB: level, dropout: false, echo: echo, features: features)
+        return FrameDecision(weak: weak, strong: strong, near: near, levelDB: level, dropout: false, echo: echo, heard: heard,
+                             features: features)
     }
 
     /// Re-reads the speech level and coupling from their histograms every `refreshFrames` (0.5 s)

@@ -74,7 +74,7 @@ struct ChannelTrack {
     @inline(__always)
     mutating func take(_ d: FrameDecision, otherNear: Bool) {
         if let outcome = builder.push(d) { settle(outcome) }
-        listening.push(sound: d.weak, otherNear: otherNear, inCandidate: builder.inCandidate, near: d.near,
+        listening.push(sound: d.heard, otherNear: otherNear, inCandidate: builder.inCandidate, near: d.near,
                        headFrames: reachFrames.head)
         meter.push(features: d.features, hopSamples: hop, decision: d, inCandidate: builder.inCandidate)
     }
