@@ -1260,9 +1260,10 @@ def background(rng, n_ms, names, level, pitch_cents, gap=(0.15, 0.6)):
 
 
 def accuracy_fixtures():
-    """accuracy/: four short calls isolating what synthetic voices and tones never exercised, made from
+    """accuracy/: five short calls isolating what synthetic voices and tones never exercised, made from
     recorded sound: music on hold from a real recording, a background talker who out-talks the caller,
-    neighbouring agents under the agent, a listener's soft words on a quiet line. Written with their own truth.json (accuracy/truth.json)."""
+    neighbouring agents under the agent (on a quiet and on a noisy line), a listener's soft words on a
+    quiet line. Written with their own truth.json (accuracy/truth.json)."""
     ensure_recorded_material()
     out = os.path.join(ROOT, "accuracy")
     shutil.rmtree(out, ignore_errors=True)
@@ -1344,6 +1345,24 @@ def accuracy_fixtures():
            "'hello' at 10.5 s (-32 dBFS), 'please try again' at 12.3 s (-40 dBFS) and 'second' at 20.8 s "
            "(-38 dBFS) while the agent talks: soft turns 12, 20 and 18 dB under the caller's others.",
            {"softTurns": [[sec(a), sec(b)] for a, b in soft_segs]}, noise_dbfs=-72.0)
+
+    # 5. The next agents under a noisy line: brown noise on the agent channel (-37 dBFS) and two
+    #    neighbouring agents (-36 and -40 dBFS peaks, 20-24 dB under the agent) talking nearly all
+    #    the time. While the caller talks, the echo test (no leak here) takes the channel's level
+    #    for a coupling and keeps most of its sound out; that sound is still someone else's, and
+    #    ListeningSound has to hear it (FrameDecision.heard) to know the agent is not alone.
+    ag, ag_segs = talk_track(dur_ms, agent_turns, -16.0)
+    cu, cu_segs = talk_track(dur_ms, customer_turns, -20.0)
+    n1 = background(rng, dur_ms, tv_prompts[:2], -36.0, -150)
+    n2 = background(rng, dur_ms, tv_prompts[2:], -40.0, 400)
+    brown = np.cumsum(rng.standard_normal(n))
+    brown -= np.convolve(brown, np.ones(801) / 801, "same")  # no drift: brown over the speech band
+    brown = bandlimit(brown)
+    brown *= db(-37.0) / np.sqrt(np.mean(brown * brown)) / np.sqrt(2)
+    finish("neighbours-noisy-line.wav", cu, ag + n1 + n2 + brown, cu_segs, ag_segs,
+           "Two neighbouring agents (recorded prompts at -150 and +400 cents, -36 and -40 dBFS, 20 and 24 dB under "
+           "the agent) nearly all call, under brown line noise at -37 dBFS on the agent channel.",
+           {"backgroundSpeech": {"customer": False, "agent": True}})
 
     with open(os.path.join(out, "truth.json"), "w") as f:
         json.dump({"generator": "TestAudio/generate.py (accuracy_fixtures)",

@@ -112,7 +112,7 @@ extension ReliabilityTests {
             #expect(ddl.contains("`crosscheck` STRUCT<`recordingseconds`:DOUBLE,`agentinteractionduration`:DOUBLE,`customerholdduration`:DOUBLE,`differenceseconds`:DOUBLE,`consistent`:BOOLEAN>,"))
             #expect(ddl.contains("`segments`:ARRAY<ARRAY<DOUBLE>>"))
             #expect(ddl.contains("`persecond`:ARRAY<ARRAY<BIGINT>>"))
-            #expect(ddl.contains("`backgroundspeech`:STRUCT<`agent`:STRUCT<`detected`:BOOLEAN,`seconds`:DOUBLE,`leveldb`:DOUBLE>"))
+            #expect(ddl.contains("`backgroundspeech`:STRUCT<`agent`:STRUCT<`detected`:BOOLEAN,`seconds`:DOUBLE,`leveldb`:DOUBLE,`soundwhilelistening`:DOUBLE>"))
             #expect(ddl.contains("PARTITIONED BY (`call_date` STRING)"))
             #expect(ddl.contains("'storage.location.template' = 's3://calls-bucket/talktrace/contacts/call_date=${call_date}/'"))
             #expect(ddl.contains("CREATE EXTERNAL TABLE IF NOT EXISTS talktrace.contacts (\n  `contactid` STRING,\n  `recordinganalysis` ARRAY<STRUCT<`recording`:"))

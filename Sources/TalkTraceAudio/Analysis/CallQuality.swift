@@ -32,13 +32,21 @@ public struct CallQuality: Sendable, Equatable, Codable {
         public var spans: [Segment]
         public var totalSeconds: Double
     }
-    /// Talk behind a participant, in their channel, not counted as their talk (`BackgroundTalk`).
+    /// Someone behind a participant, in their channel, not counted as their talk.
     public struct BackgroundSpeech: Sendable, Equatable, Codable {
+        /// Background segments were found, or the channel carries sound while its participant
+        /// listens (`SoundWhileListening` at least `ActivityParameters.listeningSoundShare`).
         public var detected: Bool
-        /// Seconds of the channel's talk-like segments judged to be background.
+        /// Seconds of the channel's talk-like segments judged to be background (`BackgroundTalk`).
         public var seconds: Double
         /// Its level relative to the participant's talk (dB, negative); nil when none.
         public var levelDb: Double?
+        /// The share (0–1) of the frames in which the other side talks and this participant does
+        /// not in which this channel still carries sound (`ListeningSound`): a television, a room
+        /// or the next agent goes on while the participant listens. nil when the other side
+        /// talked less than a second outside this participant's talk; absent in analyses written
+        /// before it existed.
+        public var soundWhileListening: Double?
     }
     public struct BackgroundSpeechByParticipant: Sendable, Equatable, Codable {
         public var agent: BackgroundSpeech
@@ -95,12 +103,16 @@ extension CallQuality {
 
     init(agent: ChannelAnalysis, customer: ChannelAnalysis, agentMusic: [Segment], customerMusic: [Segment],
          agentBackground: BackgroundTalk.Result, customerBackground: BackgroundTalk.Result,
+         agentListening: Float? = nil, customerListening: Float? = nil, someoneElseShare: Float = 0.10,
          echo: Leak, sidetone: Leak, duration: Double) {
-        func report(_ r: BackgroundTalk.Result) -> BackgroundSpeech {
+        func report(_ r: BackgroundTalk.Result, _ listening: Float?) -> BackgroundSpeech {
             let seconds = r.background.reduce(0) { $0 + $1.duration }
-            return BackgroundSpeech(detected: seconds > 0, seconds: seconds.roundedToMilliseconds, levelDb: r.levelDb)
+            let heard = listening.map { $0 >= someoneElseShare } ?? false
+            return BackgroundSpeech(detected: seconds > 0 || heard, seconds: seconds.roundedToMilliseconds, levelDb: r.levelDb,
+                                    soundWhileListening: listening.map { (Double($0) * 1000).rounded() / 1000 })
         }
-        backgroundSpeech = BackgroundSpeechByParticipant(agent: report(agentBackground), customer: report(customerBackground))
+        backgroundSpeech = BackgroundSpeechByParticipant(agent: report(agentBackground, agentListening),
+                                                         customer: report(customerBackground, customerListening))
         self.echo = echo
         self.sidetone = sidetone
         clipping = Clipping(detected: agent.levels.clippedRatio >= 0.001 || customer.levels.clippedRatio >= 0.001,

@@ -90,9 +90,16 @@ public struct ListeningSound: Sendable {
     /// outside this channel's segments and its music (`inside`: their counts); false with under
     /// `minimumFrames` such frames (too little of the other side to tell).
     public func someoneElse(inside: [Counts], share: Float, minimumFrames: Int) -> Bool {
+        (self.share(outside: inside, minimumFrames: minimumFrames) ?? 0) >= share
+    }
+
+    /// The share of the frames in which the other side talks, outside `inside` (this channel's
+    /// segments and music), in which this channel carries sound; nil with fewer than
+    /// `minimumFrames` such frames (the other side hardly talked: nothing to judge by).
+    public func share(outside inside: [Counts], minimumFrames: Int) -> Float? {
         var other = total.other, sound = total.sound
         for c in inside { other -= c.other; sound -= c.sound }
-        guard other >= minimumFrames else { return false }
-        return Float(sound) >= share * Float(other)
+        guard other >= minimumFrames, other > 0 else { return nil }
+        return Float(sound) / Float(other)
     }
 }

@@ -47,7 +47,8 @@ public enum OutputSchema {
             "Leak": {"type": "object", "additionalProperties": false, "required": ["Detected", "DelaySeconds", "LevelDb", "Correlation"],
               "properties": {"Detected": {"type": "boolean"}, "DelaySeconds": {"type": ["number", "null"]}, "LevelDb": {"type": ["number", "null"]}, "Correlation": {"type": ["number", "null"]}}},
             "Background": {"type": "object", "additionalProperties": false, "required": ["Detected", "Seconds", "LevelDb"],
-              "properties": {"Detected": {"type": "boolean"}, "Seconds": {"type": "number"}, "LevelDb": {"type": ["number", "null"]}}},
+              "properties": {"Detected": {"type": "boolean"}, "Seconds": {"type": "number"}, "LevelDb": {"type": ["number", "null"]},
+                "SoundWhileListening": {"type": ["number", "null"], "minimum": 0, "maximum": 1}}},
             "Analysis": {"type": "object", "additionalProperties": false,
               "required": ["Recording", "Agent", "Customer", "Conversation", "Quality", "Analyzer"],
               "properties": {
