@@ -10,11 +10,11 @@
 /// kept out on a channel where no leak is evidenced (`FrameDecision.heard`: there the test only
 /// keeps the room out while the other side talks, and the room is what this looks for; on
 /// corpus-hard it kept out 73–81 % of each agent channel's frames during the caller's talk, and
-/// the neighbours behind every agent read 1–4 % without them, 13–30 % with them). Eval corpora: channels with nobody
-/// behind the participant 0–8 % (breaths, clicks, noise bursts, a residue of echo); a background
-/// talker behind the caller 12–95 % (0 % on one hard call whose television is too quiet to be
-/// heard between the caller's turns; its talk is within 2.4 % anyway), neighbouring agents loud enough to be heard 13–24 % (quieter
-/// ones, under the line noise, 1–4 %: nothing to see, and nothing they add to a reach either).
+/// the neighbours behind every agent read 1–4 % without them, 13–30 % with them). Eval corpora:
+/// channels with nobody behind the participant 0–8 % (breaths, clicks, noise bursts, a residue of
+/// echo); a background talker behind the caller 12–95 % (0 % on one hard call whose television is
+/// too quiet to be heard between the caller's turns; its talk is within 2.4 % anyway);
+/// neighbouring agents 13–30 %.
 /// Where the share passes `ActivityParameters.listeningSoundShare`, the weak frames around a turn
 /// are as likely someone else's (or the noise's) as the participant's onset or decay, and the
 /// segments reach only `backgroundReachSeconds` beyond their anchors.
