@@ -76,10 +76,12 @@ public struct ActivityParameters: Sendable, Equatable, Codable {
     /// the music (the noise floor adapts to long music, so it comes back in pieces).
     public var musicFragmentSteadiness: Float = 0.15
     /// `ListeningSound`: a channel has someone else on it (a television, a room, the next agent)
-    /// when sound (weak frames) fills at least this share of the frames in which the other side
-    /// talks and this channel's participant does not (eval corpora: nobody behind the participant
-    /// 0–8 %, a background talker 12–95 % — 0 % on one hard call whose television is too quiet
-    /// to be heard between the caller's turns —, audible neighbouring agents 13–24 %)...
+    /// when sound (weak frames, and what the echo test keeps out where no leak is evidenced: see
+    /// `ListeningSound`) fills at least this share of the frames in which the other side talks and
+    /// this channel's participant does not (eval corpora: nobody behind the participant 0–8 %, a
+    /// background talker 12–95 % — 0 % on one hard call whose television is too quiet to be heard
+    /// between the caller's turns —, neighbouring agents 13–30 %); `Quality.BackgroundSpeech`
+    /// reports the share as `SoundWhileListening`...
     public var listeningSoundShare: Float = 0.10
     /// ...and its segments then reach only this far (seconds) before their first anchor and
     /// after their last, instead of `headSeconds` / `tailSeconds`: the weak frames around a turn
@@ -87,8 +89,8 @@ public struct ActivityParameters: Sendable, Equatable, Codable {
     /// all of the caller's excess talk was that reach, 0.2–0.4 s at each end of each turn). One
     /// 32 ms analysis window and a few 20 ms hops still cover the onset a window smears.
     public var backgroundReachSeconds = 0.1
-    /// A segment under `segmentLevelGate`, or in `BackgroundTalk`'s quiet cluster, is kept after
-    /// all, as the participant's soft turn (a backchannel, a word said under the other side's
+    /// A segment under `segmentLevelGate`, or in `BackgroundTalk`'s quiet cluster, or a candidate
+    /// that never came near (`SegmentBuilder.Outcome.quiet`), is kept after all, as the participant's soft turn (a backchannel, a word said under the other side's
     /// talk), where `ListeningSound` finds nobody else on the channel *and* the segment's level
     /// is at least this far (dB) above the channel's noise floor (the median level of its
     /// non-talk frames). The gate and the cluster split are there for a talker behind the
