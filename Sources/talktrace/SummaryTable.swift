@@ -54,6 +54,32 @@ enum SummaryTable {
                 + (lat.customerMedianSeconds.map { String(format: ", customer %.2f s)", $0) } ?? ", customer –)")
         } ?? "–")
         item("Agent talk share", c.agentTalkShare.map { String(format: "%.0f%%", $0 * 100) } ?? "–")
+        // Quality: only what was found, so a clean call says so in one line.
+        let q = a.quality
+        var found: [(String, String)] = []
+        func leak(_ l: CallQuality.Leak) -> String {
+            (l.levelDb.map { String(format: "%.0f dB down", -$0) } ?? "") + (l.delaySeconds.map { String(format: ", %.0f ms", $0 * 1000) } ?? "")
+        }
+        if q.echo.detected { found.append(("Echo", "agent's voice in the customer channel, " + leak(q.echo))) }
+        if q.sidetone.detected { found.append(("Sidetone", "customer's voice in the agent channel, " + leak(q.sidetone))) }
+        if let bg = q.backgroundSpeech {
+            for (who, b) in [("agent", bg.agent), ("customer", bg.customer)] where b.detected {
+                var what = "someone behind the \(who)"
+                if b.seconds > 0 { what += String(format: ", %.1f s of talk-like sound set aside", b.seconds) + (b.levelDb.map { String(format: " (%.0f dB under)", -$0) } ?? "") }
+                if let share = b.soundWhileListening { what += String(format: ", sound in %.0f%% of their listening", share * 100) }
+                found.append(("Background speech", what))
+            }
+        }
+        if q.musicOnHold.detected {
+            found.append(("Music on hold", "\(clock(q.musicOnHold.totalSeconds)) on the \(q.musicOnHold.participant?.rawValue.lowercased() ?? "–") channel"))
+        }
+        if q.clipping.detected { found.append(("Clipping", String(format: "agent %.2f%%, customer %.2f%% of samples", q.clipping.agentClippedRatio * 100, q.clipping.customerClippedRatio * 100))) }
+        if q.oneWayAudio.detected { found.append(("One-way audio", q.oneWayAudio.silentParticipant.map { "\($0.rawValue.lowercased()) silent" } ?? "one side silent")) }
+        if q.channelsSwapped.suspected { found.append(("Channels swapped?", q.channelsSwapped.evidence.joined(separator: "; "))) }
+        line()
+        line(found.isEmpty ? "Quality".padding(toLength: 22, withPad: " ", startingAt: 0)
+             + "nothing found (echo, sidetone, background speech, music on hold, clipping, one-way audio)" : "Quality")
+        for (label, value) in found { item(label, value) }
         return out
     }
 }

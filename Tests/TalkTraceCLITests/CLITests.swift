@@ -70,6 +70,15 @@ struct CLITests {
         let talk = r.stdout.split(separator: "\n").first { $0.hasPrefix("Talk time") }
         #expect(talk?.split(separator: " ", omittingEmptySubsequences: true).suffix(2) == ["0:20", "0:14"])
         #expect(r.stdout.contains("Interruptions       2 (agent 1, customer 1)"))
+        // A clean call: the quality section says in one line that nothing was found.
+        #expect(r.stdout.contains("Quality               nothing found (echo, sidetone, background speech"))
+        // The echo call: what was found, with its level and delay (the generator put the echo
+        // 25 dB down at 40 ms: measured 26 dB), and nothing it does not have.
+        let echo = try run(["analyze", TestSupport.fixture("recordings/connect/demo-instance/CallRecordings/2026/03/03/b9c8f9c2-6f22-4437-9aa7-3138368779c7_20260303T10:27_UTC.wav")])
+        #expect(echo.status == 0)
+        #expect(echo.stdout.contains("\nQuality\n  Echo                agent's voice in the customer channel, 26 dB down, 40 ms\n"), "\(echo.stdout)")
+        #expect(echo.stdout.contains("  Sidetone            customer's voice in the agent channel, "))
+        #expect(!echo.stdout.contains("Background speech") && !echo.stdout.contains("Music on hold"))
     }
 
     @Test("--agent-channel left swaps who is who")

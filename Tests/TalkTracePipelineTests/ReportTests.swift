@@ -390,6 +390,10 @@ struct ReportTests {
             }
             var a = try call(rel, duration: d, agent: agent, customer: customer)
             a.recording.contactId = match?.contactId
+            // Every 11th call has someone behind the caller (a television heard while they listen).
+            let nobody = CallQuality.BackgroundSpeech(detected: false, seconds: 0, levelDb: nil, soundWhileListening: 0.02)
+            a.quality.backgroundSpeech = CallQuality.BackgroundSpeechByParticipant(
+                agent: nobody, customer: i % 11 == 5 ? CallQuality.BackgroundSpeech(detected: true, seconds: 0, levelDb: nil, soundWhileListening: 0.4) : nobody)
             if let m = match { byContact[m.contactId, default: []].append(recordings.count) }
             recordings.append(RecordingResult(file: file, match: match, analysis: a, error: nil))
         }
@@ -421,6 +425,10 @@ struct ReportTests {
             #expect(has(r.file.relativePath), "\(r.file.relativePath)")
         }
         #expect(!html.contains("& <co>"), "a raw & or < got through")
+        // Quality notes: someone behind the caller on exactly the calls that have one.
+        let behind = result.recordings.filter { $0.analysis?.quality.backgroundSpeech?.customer.detected == true }.count
+        #expect(behind == 23)
+        #expect(tree.all("td").filter { $0.text == "someone behind the customer" }.count == behind)
         // CTR fields of matched rows, escaped.
         #expect(texts.contains("Billing & <Refunds>") && texts.contains(#"o'brien "ob""#) && texts.contains("2026-03-03T10:20:00Z"))
         // Failures, unmatched recordings and the unreadable CTR file are listed.

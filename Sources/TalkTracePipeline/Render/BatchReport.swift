@@ -75,6 +75,10 @@ public enum BatchReport {
                 if a.quality.clipping.detected { notes.append("clipping") }
                 if a.quality.oneWayAudio.detected { notes.append("one-way audio") }
                 if a.quality.musicOnHold.detected { notes.append("music on hold") }
+                if let bg = a.quality.backgroundSpeech {
+                    let who = [bg.agent.detected ? "agent" : nil, bg.customer.detected ? "customer" : nil].compactMap { $0 }
+                    if !who.isEmpty { notes.append("someone behind the " + who.joined(separator: " and ")) }
+                }
                 if a.quality.channelsSwapped.suspected { notes.append("channels swapped?") }
                 h += "<td>\(n(a.recording.durationSeconds))</td><td>\(n(a.agent.talkSeconds))</td><td>\(n(a.customer.talkSeconds))</td>"
                 h += "<td>\(n(c.silenceSeconds))</td><td>\(n(c.overlapSeconds))</td><td>\(n(c.nonTalk.totalSeconds))</td><td>\(c.interruptions.total)</td>"
