@@ -66,7 +66,10 @@ enum SummaryTable {
             for (who, b) in [("agent", bg.agent), ("customer", bg.customer)] where b.detected {
                 var what = "someone behind the \(who)"
                 if b.seconds > 0 { what += String(format: ", %.1f s of talk-like sound set aside", b.seconds) + (b.levelDb.map { String(format: " (%.0f dB under)", -$0) } ?? "") }
-                if let share = b.soundWhileListening { what += String(format: ", sound in %.0f%% of their listening", share * 100) }
+                if let share = b.soundWhileListening {
+                    what += String(format: ", sound in %.0f%% of their listening", share * 100)
+                        + (b.seconds > 0 ? "" : b.levelDb.map { String(format: " (%.0f dB under)", -$0) } ?? "")
+                }
                 found.append(("Background speech", what))
             }
         }

@@ -114,6 +114,10 @@ struct RecordedFixtureTests {
         let bg = try #require(a.quality.backgroundSpeech)
         #expect(bg.agent.detected)
         #expect((bg.agent.soundWhileListening ?? 0) >= 0.5)  // measured 0.664
+        // No background segment: the level is that of what was heard while the agent listened,
+        // against the agent's speech level (measured −7.5 dB: the neighbours' median frames
+        // against the agent's median strong frame; their loud frames are 20 and 24 dB apart).
+        #expect(abs((bg.agent.levelDb ?? 0) - (-7.5)) <= 2, "\(String(describing: bg.agent.levelDb))")
         #expect(bg.customer.detected == false)
     }
 
@@ -129,6 +133,7 @@ struct RecordedFixtureTests {
         let bg = try #require(a.quality.backgroundSpeech)
         #expect(bg.agent.detected)
         #expect((bg.agent.soundWhileListening ?? 0) >= 0.12)
+        #expect(abs((bg.agent.levelDb ?? 0) - (-10)) <= 2, "\(String(describing: bg.agent.levelDb))")  // measured −10.0
         #expect(bg.customer.detected == false)
         // With someone else on the channel the agent's turns reach 0.1 s beyond their anchors
         // (`backgroundReachSeconds`): measured F1 0.935, talk −10 %. Read as alone, the reach was

@@ -77,7 +77,7 @@ struct ChannelTrack {
     mutating func take(_ d: FrameDecision, otherNear: Bool) {
         if let outcome = builder.push(d) { settle(outcome) }
         listening.push(sound: d.heard, otherNear: otherNear, inCandidate: builder.inCandidate, near: d.near,
-                       headFrames: reachFrames.head)
+                       headFrames: reachFrames.head, level: d.levelDB)
         meter.push(features: d.features, hopSamples: hop, decision: d, inCandidate: builder.inCandidate)
     }
 
@@ -464,6 +464,7 @@ public enum CallAnalyzer {
             quality: CallQuality(agent: agent, customer: customer, agentMusic: agentTrack.music, customerMusic: customerTrack.music,
                                  agentBackground: agentBackground, customerBackground: customerBackground,
                                  agentListening: agentTrack.listeningShare, customerListening: customerTrack.listeningShare,
+                                 agentHeardLevel: agentTrack.listening.heardLevel, customerHeardLevel: customerTrack.listening.heardLevel,
                                  someoneElseShare: options.parameters.listeningSoundShare,
                                  echo: echo, sidetone: sidetone, duration: duration),
             analyzer: AnalyzerInfo(version: CallAnalysis.version, hopSeconds: geometry.frameSeconds, fftSize: geometry.window))

@@ -40,7 +40,10 @@ public struct CallQuality: Sendable, Equatable, Codable {
         public var detected: Bool
         /// Seconds of the channel's talk-like segments judged to be background (`BackgroundTalk`).
         public var seconds: Double
-        /// Its level relative to the participant's talk (dB, negative); nil when none.
+        /// Its level relative to the participant's talk (dB, negative): the background segments'
+        /// (`BackgroundTalk`) where there are any, else, where only `SoundWhileListening` found
+        /// someone, the median level of that sound against the participant's speech level; nil
+        /// when not detected.
         public var levelDb: Double?
         /// The share (0–1) of the frames in which the other side talks and this participant does
         /// not in which this channel still carries sound (`ListeningSound`): a television, a room
@@ -104,20 +107,28 @@ extension CallQuality {
 
     init(agent: ChannelAnalysis, customer: ChannelAnalysis, agentMusic: [Segment], customerMusic: [Segment],
          agentBackground: BackgroundTalk.Result, customerBackground: BackgroundTalk.Result,
-         agentListening: Float? = nil, customerListening: Float? = nil, someoneElseShare: Float = 0.10,
+         agentListening: Float? = nil, customerListening: Float? = nil,
+         agentHeardLevel: Float? = nil, customerHeardLevel: Float? = nil, someoneElseShare: Float = 0.10,
          echo: Leak, sidetone: Leak, duration: Double) {
         // A channel carrying an evidenced leak of the other side (echo on the customer's,
         // sidetone on the agent's) also has the leak's residue over the echo test while the other
         // side talks (TestAudio's echo call: 11-13 % at 25-26 dB down): there the share cannot
         // tell it from a television, and `Detected` rests on `BackgroundTalk` alone.
-        func report(_ r: BackgroundTalk.Result, _ listening: Float?, leak: Bool) -> BackgroundSpeech {
+        // The level: that of the background segments where there are any (`BackgroundTalk`), else,
+        // where only the share found someone, the median level of what was heard while the
+        // participant listened, against the participant's speech level.
+        func report(_ r: BackgroundTalk.Result, _ listening: Float?, heardLevel: Float?, speech: Double?, leak: Bool) -> BackgroundSpeech {
             let seconds = r.background.reduce(0) { $0 + $1.duration }
             let heard = !leak && (listening.map { $0 >= someoneElseShare } ?? false)
-            return BackgroundSpeech(detected: seconds > 0 || heard, seconds: seconds.roundedToMilliseconds, levelDb: r.levelDb,
+            var level = r.levelDb
+            if level == nil, heard, let h = heardLevel, let s = speech { level = ((Double(h) - s) * 10).rounded() / 10 }
+            return BackgroundSpeech(detected: seconds > 0 || heard, seconds: seconds.roundedToMilliseconds, levelDb: level,
                                     soundWhileListening: listening.map { (Double($0) * 1000).rounded() / 1000 })
         }
-        backgroundSpeech = BackgroundSpeechByParticipant(agent: report(agentBackground, agentListening, leak: sidetone.detected),
-                                                         customer: report(customerBackground, customerListening, leak: echo.detected))
+        backgroundSpeech = BackgroundSpeechByParticipant(
+            agent: report(agentBackground, agentListening, heardLevel: agentHeardLevel, speech: agent.levels.speechLevelDbfs, leak: sidetone.detected),
+            customer: report(customerBackground, customerListening, heardLevel: customerHeardLevel, speech: customer.levels.speechLevelDbfs,
+                             leak: echo.detected))
         self.echo = echo
         self.sidetone = sidetone
         clipping = Clipping(detected: agent.levels.clippedRatio >= 0.001 || customer.levels.clippedRatio >= 0.001,

@@ -31,6 +31,9 @@ public struct ListeningSound: Sendable {
     }
 
     private var total = Counts()
+    /// Levels (dBFS) of the sound heard while the other side talks, outside the participant's own
+    /// near frames: how loud whoever is behind the participant is (`heardLevel`).
+    private var heardLevels = LevelHistogram()
     /// The totals before each frame of the open candidate, from frame `historyStart`.
     private var history: [Counts] = []
     private var historyStart = 0
@@ -44,7 +47,7 @@ public struct ListeningSound: Sendable {
     /// Takes the next frame: whether this channel has sound (its weak verdict) and is near, the
     /// other side's near verdict, and whether a candidate is open after it (`SegmentBuilder.inCandidate`).
     @inline(__always)
-    public mutating func push(sound: Bool, otherNear: Bool, inCandidate: Bool, near: Bool, headFrames: Int) {
+    public mutating func push(sound: Bool, otherNear: Bool, inCandidate: Bool, near: Bool, headFrames: Int, level: Float = -200) {
         if inCandidate {
             if history.isEmpty { historyStart = frame; sawNear = false }
             history.append(total)
@@ -59,11 +62,15 @@ public struct ListeningSound: Sendable {
         }
         if otherNear {
             total.other &+= 1
-            if sound { total.sound &+= 1 }
+            if sound { total.sound &+= 1; if !near { heardLevels.add(level) } }
             if inCandidate { candidate.other &+= 1; if sound { candidate.sound &+= 1 } }
         }
         frame &+= 1
     }
+
+    /// The median level (dBFS) of the sound heard while the other side talks, the participant's
+    /// own near frames left out; nil when nothing was heard.
+    public var heardLevel: Float? { heardLevels.percentile(0.5) }
 
     /// The candidate closed (before the current frame).
     public mutating func closeCandidate() {
