@@ -18,7 +18,7 @@ struct ListeningSoundTests {
     }
 
     @Test("A segment's counts come from its own frames; the rest is the listening share")
-    func segmentAndShare() {
+    func segmentAndShare() throws {
         var inside = ListeningSound.Counts()
         // The other side talks for frames 0..<60; this channel's candidate is open 10..<30 (its
         // segment 10..<30), and it has sound there and again at 40..<50, outside any candidate.
@@ -31,9 +31,9 @@ struct ListeningSoundTests {
         }
         #expect(inside == ListeningSound.Counts(other: 20, sound: 20))
         // Outside: 40 frames of the other side's talk, 10 of them with sound here: 25 %.
-        #expect(l.someoneElse(inside: [inside], share: 0.25, minimumFrames: 40))
-        #expect(!l.someoneElse(inside: [inside], share: 0.26, minimumFrames: 40))
-        #expect(!l.someoneElse(inside: [inside], share: 0.10, minimumFrames: 41))  // too little evidence
+        let share = try #require(l.share(outside: [inside], minimumFrames: 40))
+        #expect(share >= 0.25 && share < 0.26, "\(share)")
+        #expect(l.share(outside: [inside], minimumFrames: 41) == nil)  // too little evidence
     }
 
     @Test("A long candidate keeps only the frames from `head` before its first near frame")

@@ -42,10 +42,10 @@ struct ChannelTrack {
     var segmentListening: [ListeningSound.Counts] = []
     /// The same counts over the channel's music (music on hold is not someone on the line).
     var musicListening = ListeningSound.Counts()
-    /// Whether this channel has someone else on it, and the `ListeningSound` share that says so
-    /// (nil when the other side hardly talked) (set in `finish`).
-    private(set) var someoneElse = false
+    /// The `ListeningSound` share (nil when the other side hardly talked; set in `finish`), and
+    /// whether it says someone else is on this channel.
     private(set) var listeningShare: Float?
+    var someoneElse: Bool { (listeningShare ?? 0) >= parameters.listeningSoundShare }
     /// The participant's soft turns that `keepSoftTurns` put back, as `trimToAnchors` set them:
     /// kept apart from `segments` so that `BackgroundTalk` neither judges them nor has them
     /// drag its level split (set in `finish`).
@@ -89,7 +89,6 @@ struct ChannelTrack {
         // side talks: does this channel still carry sound (`ListeningSound`)?
         listeningShare = listening.share(outside: segmentListening + [musicListening],
                                          minimumFrames: max(1, Int((1 / frameSeconds).rounded())))  // 1 s, as the speech level
-        someoneElse = (listeningShare ?? 0) >= parameters.listeningSoundShare
         if !someoneElse { keepSoftTurns(quiet + quietCandidates) }
         trimToAnchors(reach: someoneElse ? parameters.backgroundReachSeconds : nil)
     }
@@ -463,9 +462,8 @@ public enum CallAnalyzer {
             conversation: ConversationMetrics(agent: agentSegments, customer: customerSegments, duration: duration),
             quality: CallQuality(agent: agent, customer: customer, agentMusic: agentTrack.music, customerMusic: customerTrack.music,
                                  agentBackground: agentBackground, customerBackground: customerBackground,
-                                 agentListening: agentTrack.listeningShare, customerListening: customerTrack.listeningShare,
-                                 agentHeardLevel: agentTrack.listening.heardLevel, customerHeardLevel: customerTrack.listening.heardLevel,
-                                 someoneElseShare: options.parameters.listeningSoundShare,
+                                 agentListening: (agentTrack.listeningShare, agentTrack.someoneElse, agentTrack.listening.heardLevel),
+                                 customerListening: (customerTrack.listeningShare, customerTrack.someoneElse, customerTrack.listening.heardLevel),
                                  echo: echo, sidetone: sidetone, duration: duration),
             analyzer: AnalyzerInfo(version: CallAnalysis.version, hopSeconds: geometry.frameSeconds, fftSize: geometry.window))
     }

@@ -105,10 +105,13 @@ extension CallQuality {
         return out.map { Segment(start: $0.start.roundedToMilliseconds, end: $0.end.roundedToMilliseconds) }
     }
 
+    /// What `ListeningSound` found on one channel: its share (nil when the other side hardly
+    /// talked), whether that share says someone else is there, and the median level heard.
+    typealias Listening = (share: Float?, someoneElse: Bool, heardLevel: Float?)
+
     init(agent: ChannelAnalysis, customer: ChannelAnalysis, agentMusic: [Segment], customerMusic: [Segment],
          agentBackground: BackgroundTalk.Result, customerBackground: BackgroundTalk.Result,
-         agentListening: Float? = nil, customerListening: Float? = nil,
-         agentHeardLevel: Float? = nil, customerHeardLevel: Float? = nil, someoneElseShare: Float = 0.10,
+         agentListening: Listening, customerListening: Listening,
          echo: Leak, sidetone: Leak, duration: Double) {
         // A channel carrying an evidenced leak of the other side (echo on the customer's,
         // sidetone on the agent's) also has the leak's residue over the echo test while the other
@@ -117,18 +120,17 @@ extension CallQuality {
         // The level: that of the background segments where there are any (`BackgroundTalk`), else,
         // where only the share found someone, the median level of what was heard while the
         // participant listened, against the participant's speech level.
-        func report(_ r: BackgroundTalk.Result, _ listening: Float?, heardLevel: Float?, speech: Double?, leak: Bool) -> BackgroundSpeech {
+        func report(_ r: BackgroundTalk.Result, _ listening: Listening, speech: Double?, leak: Bool) -> BackgroundSpeech {
             let seconds = r.background.reduce(0) { $0 + $1.duration }
-            let heard = !leak && (listening.map { $0 >= someoneElseShare } ?? false)
+            let heard = !leak && listening.someoneElse
             var level = r.levelDb
-            if level == nil, heard, let h = heardLevel, let s = speech { level = ((Double(h) - s) * 10).rounded() / 10 }
+            if level == nil, heard, let h = listening.heardLevel, let s = speech { level = ((Double(h) - s) * 10).rounded() / 10 }
             return BackgroundSpeech(detected: seconds > 0 || heard, seconds: seconds.roundedToMilliseconds, levelDb: level,
-                                    soundWhileListening: listening.map { (Double($0) * 1000).rounded() / 1000 })
+                                    soundWhileListening: listening.share.map { (Double($0) * 1000).rounded() / 1000 })
         }
         backgroundSpeech = BackgroundSpeechByParticipant(
-            agent: report(agentBackground, agentListening, heardLevel: agentHeardLevel, speech: agent.levels.speechLevelDbfs, leak: sidetone.detected),
-            customer: report(customerBackground, customerListening, heardLevel: customerHeardLevel, speech: customer.levels.speechLevelDbfs,
-                             leak: echo.detected))
+            agent: report(agentBackground, agentListening, speech: agent.levels.speechLevelDbfs, leak: sidetone.detected),
+            customer: report(customerBackground, customerListening, speech: customer.levels.speechLevelDbfs, leak: echo.detected))
         self.echo = echo
         self.sidetone = sidetone
         clipping = Clipping(detected: agent.levels.clippedRatio >= 0.001 || customer.levels.clippedRatio >= 0.001,

@@ -97,13 +97,6 @@ public struct ListeningSound: Sendable {
         return c
     }
 
-    /// Whether sound fills at least `share` of the frames in which the other side talks
-    /// outside this channel's segments and its music (`inside`: their counts); false with under
-    /// `minimumFrames` such frames (too little of the other side to tell).
-    public func someoneElse(inside: [Counts], share: Float, minimumFrames: Int) -> Bool {
-        (self.share(outside: inside, minimumFrames: minimumFrames) ?? 0) >= share
-    }
-
     /// The share of the frames in which the other side talks, outside `inside` (this channel's
     /// segments and music), in which this channel carries sound; nil with fewer than
     /// `minimumFrames` such frames (the other side hardly talked: nothing to judge by).
