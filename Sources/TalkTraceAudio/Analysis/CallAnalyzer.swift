@@ -71,6 +71,8 @@ struct ChannelTrack {
         hop = geometry.hop
         levelGate = parameters.segmentLevelGate
         self.parameters = parameters
+        let fps = 1 / geometry.frameSeconds
+        reachFrames = (max(1, Int((parameters.headSeconds * fps).rounded())), max(1, Int((parameters.tailSeconds * fps).rounded())))
     }
 
     @inline(__always)
@@ -93,11 +95,8 @@ struct ChannelTrack {
         trimToAnchors(reach: someoneElse ? parameters.backgroundReachSeconds : nil)
     }
 
-    /// Head and tail reach in frames.
-    var reachFrames: (head: Int, tail: Int) {
-        let fps = 1 / frameSeconds
-        return (max(1, Int((parameters.headSeconds * fps).rounded())), max(1, Int((parameters.tailSeconds * fps).rounded())))
-    }
+    /// Head and tail reach in frames (set once: `take` reads the head every frame).
+    let reachFrames: (head: Int, tail: Int)
 
     /// The frame ranges of a segment's anchored talk (`SegmentAnchors.Anchors.extent`) with the
     /// given reaches.
