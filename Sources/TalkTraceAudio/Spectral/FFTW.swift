@@ -68,14 +68,43 @@ public struct TwoRealFFT: ~Copyable {
     public func powerSpectra(bins: Range<Int>, first a: UnsafeMutablePointer<Float>, second b: UnsafeMutablePointer<Float>) {
         fftwf_execute_split_dft(plan, first.pointer, second.pointer, outRe.pointer, outIm.pointer)
         let re = outRe.pointer, im = outIm.pointer, n = size
-        for k in bins {
-            let m = k == 0 ? 0 : n &- k
-            let zr = re[k], zi = im[k], cr = re[m], ci = im[m]
+        var k = bins.lowerBound
+        if k == 0, k < bins.upperBound {  // Z*[N-0] is Z*[0]
+            let zr = re[0], zi = im[0]
+            let xr = zr + zr, xi = zi - zi, yr = zr - zr, yi = zi + zi
+            a[0] = 0.25 * (xr * xr + xi * xi)
+            b[0] = 0.25 * (yr * yr + yi * yi)
+            k = 1
+        }
+        // Eight bins at a time: Z[k..k+7] against Z[N-k-7...N-k] read backwards. The same
+        // operations per bin as the scalar remainder, so the same values to the bit (Swift does
+        // not contract them into fused multiply-adds); a scalar loop here was 7 % of an analysis.
+        while k &+ 8 <= bins.upperBound {
+            let m = n &- k &- 7
+            let zr = UnsafeRawPointer(re + k).loadUnaligned(as: SIMD8<Float>.self)
+            let zi = UnsafeRawPointer(im + k).loadUnaligned(as: SIMD8<Float>.self)
+            let cr = reversed(UnsafeRawPointer(re + m).loadUnaligned(as: SIMD8<Float>.self))
+            let ci = reversed(UnsafeRawPointer(im + m).loadUnaligned(as: SIMD8<Float>.self))
             let xr = zr + cr, xi = zi - ci   // 2 X[k]
             let yr = zr - cr, yi = zi + ci   // 2i Y[k]: same magnitude as 2 Y[k]
+            UnsafeMutableRawPointer(a + k).storeBytes(of: 0.25 * (xr * xr + xi * xi), as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(b + k).storeBytes(of: 0.25 * (yr * yr + yi * yi), as: SIMD8<Float>.self)
+            k &+= 8
+        }
+        while k < bins.upperBound {
+            let m = n &- k
+            let zr = re[k], zi = im[k], cr = re[m], ci = im[m]
+            let xr = zr + cr, xi = zi - ci
+            let yr = zr - cr, yi = zi + ci
             a[k] = 0.25 * (xr * xr + xi * xi)
             b[k] = 0.25 * (yr * yr + yi * yi)
+            k &+= 1
         }
+    }
+
+    @inline(__always)
+    private func reversed(_ v: SIMD8<Float>) -> SIMD8<Float> {
+        SIMD8(v[7], v[6], v[5], v[4], v[3], v[2], v[1], v[0])
     }
 
     /// The process-wide plan for `size`, made on first use under the planner lock.
