@@ -183,7 +183,21 @@ public struct ActivityDetector: ~Copyable {
         let top = scoreBands
         let ratios = bestRatios + bands  // scratch: this frame's ratios
         var all: Double = 1
-        for b in 0..<bands {
+        var b = 0
+        // Four bands at a time, the same operations lane by lane as the scalar remainder (which
+        // reads best): the band loop was 6 % of an analysis.
+        while b &+ 4 <= bands {
+            let f = UnsafeRawPointer(floor + b).loadUnaligned(as: SIMD4<Float>.self)
+            let q = UnsafeRawPointer(p + b).loadUnaligned(as: SIMD4<Float>.self)
+            var ratio = q / f
+            ratio.replace(with: 1e12, where: SIMD4<Float>(repeating: 1e12) .< ratio)  // min(p / f, 1e12)
+            let noFloor = SIMD4<Float>(repeating: 1).replacing(with: 1000, where: q .> 1e-12)
+            ratio.replace(with: noFloor, where: .!((f .> 0) .& (f .< .infinity)))
+            UnsafeMutableRawPointer(ratios + b).storeBytes(of: ratio, as: SIMD4<Float>.self)
+            for k in 0..<4 where ratio[k] > 1 { all *= Double(ratio[k]) }
+            b &+= 4
+        }
+        while b < bands {
             let f = floor[b]
             var ratio: Float
             if f.isFinite, f > 0 {
@@ -193,6 +207,7 @@ public struct ActivityDetector: ~Copyable {
             }
             ratios[b] = ratio
             if ratio > 1 { all *= Double(ratio) }
+            b &+= 1
         }
         // The score is only ever compared with `weakSNR`, `strongSNR` and `strongSNR + 5`. With
         // S the dB sum over every band above its floor, the exact score lies in [S/bands, S/top]:
