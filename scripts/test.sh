@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up and run every test (unit, fixture and command-line end-to-end), then the cluster tests:
-# a real Slurm job array on this machine and a Spark/Dask job piping through analyze --jsonl
+# a real Slurm job array on this machine and Spark, Dask and Ray jobs piping through analyze --jsonl
 # (each bounded by a timeout; scripts/cluster/ says what they do).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Spark (local mode) and Dask piping 50 recordings through `talktrace analyze --jsonl` into a
-# DataFrame checked against the published schema (scripts/cluster/spark_job.py says what is
-# checked). Installs openjdk-17-jre-headless (Debian) and a venv with pyspark, dask and
+# Spark (local mode), Dask and Ray Data piping 50 recordings through `talktrace analyze --jsonl`,
+# checked against the published schema (scripts/cluster/spark_job.py says what is checked).
+# Installs openjdk-17-jre-headless (Debian) and a venv with pyspark, dask, ray[data] and
 # jsonschema, kept in ~/.cache/talktrace/spark-venv for the next run (pyspark is a ~320 MB
-# download: bounded to 15 minutes). Skips, loudly, only when PyPI cannot be reached.
+# download, ray about 70 MB with pyarrow and pandas: bounded to 15 minutes). Skips, loudly, only when PyPI cannot be reached.
 #
 #   scripts/cluster/spark-test.sh [path/to/talktrace]      (default .build/debug/talktrace)
 set -euo pipefail
@@ -18,11 +18,11 @@ if ! dpkg-query -W -f='${Status}' openjdk-17-jre-headless 2>/dev/null | grep -q 
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless >/dev/null
 fi
 venv=${TALKTRACE_SPARK_VENV:-$HOME/.cache/talktrace/spark-venv}
-if ! "$venv/bin/python" -c "import pyspark, dask.bag, jsonschema" 2>/dev/null; then
+if ! "$venv/bin/python" -c "import pyspark, dask.bag, ray.data, jsonschema" 2>/dev/null; then
   mkdir -p "$(dirname "$venv")"
   [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-  echo "spark-test: installing pyspark, dask, jsonschema into $venv (pyspark is about 320 MB)" >&2
-  if ! timeout 900 "$venv/bin/pip" install -q --disable-pip-version-check pyspark "dask[bag]" jsonschema; then
+  echo "spark-test: installing pyspark, dask, ray, jsonschema into $venv (pyspark is about 320 MB)" >&2
+  if ! timeout 900 "$venv/bin/pip" install -q --disable-pip-version-check pyspark "dask[bag]" "ray[data]" jsonschema; then
     if ! "$venv/bin/python" -c "import urllib.request; urllib.request.urlopen('https://pypi.org/simple/pyspark/', timeout=15)" 2>/dev/null; then
       echo "spark-test: ******** SKIPPED: the Python package index cannot be reached, so pyspark cannot be installed ********" >&2
       exit 0

@@ -1,12 +1,14 @@
-"""A small Spark job (local mode) and a Dask bag, each piping recordings through
-`talktrace analyze --jsonl` the way users plug TalkTrace into those engines.
+"""A small Spark job (local mode), a Dask bag and a Ray Data pipeline (a local Ray cluster on
+127.0.0.1), each piping recordings through `talktrace analyze --jsonl` the way users plug
+TalkTrace into those engines.
 
 usage: spark_job.py TALKTRACE SCHEMA.json RECORDINGS_DIR
 
 Spark: RDD.pipe sends each partition's paths to one `talktrace analyze --jsonl` process and
 reads its lines back; spark.read.json reads them with a Spark schema generated from TalkTrace's
 JSON Schema, in FAILFAST mode (a line that does not fit fails the job). Dask: the same through
-dask.bag.map_partitions and subprocess. Checks: one row per recording, errors as rows, the
+dask.bag.map_partitions and subprocess. Ray: Dataset.map_batches, one `talktrace analyze --jsonl`
+process per batch of paths, in Ray's worker processes. Checks: one row per recording, errors as rows, the
 figures equal `talktrace analyze --json` of the same file, every line valid against the JSON
 Schema with floats as floats.
 """
@@ -138,3 +140,36 @@ assert len(dask_lines) == 50
 validate_lines(dask_lines, "dask")
 n, failed = check_rows([json.loads(l) for l in dask_lines], "dask")
 print(f"dask: OK: {len(dask_lines)} rows ({n} analyzed, {failed} error rows) through bag.map_partitions")
+
+# --- Ray Data ------------------------------------------------------------------------------
+try:
+    import ray
+    import ray.data
+except ImportError:
+    print("ray: not installed in this environment: skipped")
+    sys.exit(0)
+import logging
+
+# Its session files beside the recordings, so the caller's temporary directory takes them away.
+ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False,
+         logging_level=logging.WARNING, _temp_dir=os.path.join(os.path.dirname(os.path.abspath(recdir)), "ray"))
+ray.data.DataContext.get_current().enable_progress_bars = False
+logging.getLogger("ray.data").setLevel(logging.WARNING)
+
+
+def pipe_batch(batch):
+    """One `talktrace analyze --jsonl` process per batch: paths in, one line per path out."""
+    paths_in = "".join(str(p) + "\n" for p in batch["path"])
+    out = subprocess.run([talktrace, "analyze", "--jsonl"], input=paths_in.encode(), capture_output=True, check=True).stdout
+    return {"line": out.decode().splitlines()}
+
+
+try:
+    ds = ray.data.from_items([{"path": p} for p in paths], override_num_blocks=4)
+    ray_lines = [r["line"] for r in ds.map_batches(pipe_batch, batch_size=13, batch_format="numpy").take_all()]
+finally:
+    ray.shutdown()
+assert len(ray_lines) == 50, f"ray: {len(ray_lines)} lines for 50 recordings"
+validate_lines(ray_lines, "ray")
+n, failed = check_rows([json.loads(l) for l in ray_lines], "ray")
+print(f"ray: OK: {len(ray_lines)} rows ({n} analyzed, {failed} error rows) through Dataset.map_batches on a local Ray cluster")
