@@ -267,9 +267,15 @@ struct ReliabilityTests {
         #expect(crashed.status == SIGILL || crashed.status == SIGTRAP)
         #expect(crashed.stderr.contains("talktrace: c3.wav: the analysis crashed TalkTrace (a bug: please report it with this file); run the batch again with --resume to record it as failed and go on\n"))
         // Every resume from now on finishes, the crashing file failed with the reason.
-        for _ in 0..<2 {
+        for round in 0..<2 {
             let resumed = try Self.run(["batch", rec.path, "--out", out.path, "--quiet", "--resume"], environment: env)
             #expect(resumed.status == 0, "\(resumed.stderr)")
+            // The second resume analyzes nothing: no "0 x real time" in its summary.
+            if round == 1 {
+                #expect(resumed.stdout.contains("6 found: 5 analyzed, 1 failed (6 reused from the last run)"), "\(resumed.stdout)")
+                #expect(resumed.stdout.contains(" h, all reused from the last run, in "), "\(resumed.stdout)")
+                #expect(!resumed.stdout.contains("x real time"), "\(resumed.stdout)")
+            }
         }
         let recs = try lines(out.appendingPathComponent("recordings.jsonl"))
         #expect(recs.count == 6)
