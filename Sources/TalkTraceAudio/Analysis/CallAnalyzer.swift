@@ -363,24 +363,34 @@ final class AnalysisStream: @unchecked Sendable {
         if channel == 0 { block.frames.0 = count } else { block.frames.1 = count }
     }
 
-    /// Stage 4 on the frames of `block` (both channels framed): decisions staged in the block.
+    /// Stage 4 on the frames of `block` (both channels framed): decisions staged in the block,
+    /// for `track` on another thread.
     func detect(_ block: StreamBlock) {
+        let decisions = block.decisions
+        var decided = 0
+        detect(block) { d0, d1 in (decisions + decided).initialize(to: (d0, d1)); decided += 1 }
+        block.decided = decided
+    }
+
+    /// Stage 4 and the tracks on one thread: each decision straight into the tracks, not staged.
+    func detectAndTrack(_ block: StreamBlock) {
+        let tracks = self.tracks
+        detect(block) { d0, d1 in
+            tracks.pointee.0.take(d0, otherNear: d1.near)
+            tracks.pointee.1.take(d1, otherNear: d0.near)
+        }
+    }
+
+    @inline(__always)
+    private func detect(_ block: StreamBlock, _ decide: (FrameDecision, FrameDecision) -> Void) {
         let bands = geometry.bandCount
         precondition(block.frames.0 == block.frames.1, "both channels have the same number of frames")
         framesEmitted += Int64(block.frames.0)
         let detector = self.detector
         let (s0, s1, f0, f1) = (block.staged.0, block.staged.1, block.features.0, block.features.1)
-        let decisions = block.decisions
-        var decided = 0
         for k in 0..<block.frames.0 {
-            detector.pointee.push(
-                left: s0 + k * bands, leftFeatures: f0[k],
-                right: s1 + k * bands, rightFeatures: f1[k]
-            ) { d0, d1 in
-                (decisions + decided).initialize(to: (d0, d1)); decided += 1
-            }
+            detector.pointee.push(left: s0 + k * bands, leftFeatures: f0[k], right: s1 + k * bands, rightFeatures: f1[k], decide: decide)
         }
-        block.decided = decided
     }
 
     /// The decisions staged in `block`, in order, into the channel tracks (segments and levels).
@@ -405,8 +415,7 @@ final class AnalysisStream: @unchecked Sendable {
                 framer.pointee.flush(totalSamples: totalSamples, framesEmitted: framesEmitted, bands: scratch, emit: emit)
             }
         }
-        detect(block)
-        track(block)
+        detectAndTrack(block)
         detector.pointee.finish { d0, d1 in
             tracks.pointee.0.take(d0, otherNear: d1.near)
             tracks.pointee.1.take(d1, otherNear: d0.near)
@@ -527,8 +536,7 @@ public enum CallAnalyzer {
                 framesRead += Int64(b.samples)
                 run.frame(channel: 0, b)
                 run.frame(channel: 1, b)
-                run.detect(b)
-                run.track(b)
+                run.detectAndTrack(b)
             }
         } else {
             // The reader thread reads block i, frames its left channel, then feeds the tracks block
