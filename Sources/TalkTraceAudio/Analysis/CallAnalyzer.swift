@@ -375,10 +375,16 @@ final class AnalysisStream: @unchecked Sendable {
     /// Stage 4 and the tracks on one thread: each decision straight into the tracks, not staged.
     func detectAndTrack(_ block: StreamBlock) {
         let tracks = self.tracks
-        detect(block) { d0, d1 in
-            tracks.pointee.0.take(d0, otherNear: d1.near)
-            tracks.pointee.1.take(d1, otherNear: d0.near)
-        }
+        detect(block) { d0, d1 in Self.take(d0, d1, into: tracks) }
+    }
+
+    /// One frame's decisions (left, right) into the two channel tracks, each told whether the
+    /// other side is near. (Static, over the pointer: a closure that calls a method of `self`
+    /// made the per-frame loop 0.3 % slower.)
+    @inline(__always)
+    private static func take(_ d0: FrameDecision, _ d1: FrameDecision, into tracks: UnsafeMutablePointer<(ChannelTrack, ChannelTrack)>) {
+        tracks.pointee.0.take(d0, otherNear: d1.near)
+        tracks.pointee.1.take(d1, otherNear: d0.near)
     }
 
     @inline(__always)
@@ -398,8 +404,7 @@ final class AnalysisStream: @unchecked Sendable {
         let tracks = self.tracks
         for k in 0..<block.decided {
             let (d0, d1) = block.decisions[k]
-            tracks.pointee.0.take(d0, otherNear: d1.near)
-            tracks.pointee.1.take(d1, otherNear: d0.near)
+            Self.take(d0, d1, into: tracks)
         }
         block.decisions.deinitialize(count: block.decided)
         block.decided = 0
@@ -416,10 +421,7 @@ final class AnalysisStream: @unchecked Sendable {
             }
         }
         detectAndTrack(block)
-        detector.pointee.finish { d0, d1 in
-            tracks.pointee.0.take(d0, otherNear: d1.near)
-            tracks.pointee.1.take(d1, otherNear: d0.near)
-        }
+        detector.pointee.finish { d0, d1 in Self.take(d0, d1, into: tracks) }
         tracks.pointee.0.finish()
         tracks.pointee.1.finish()
     }
