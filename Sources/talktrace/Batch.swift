@@ -164,16 +164,13 @@ extension TalkTrace {
             line("CTRs", "\(s.ctrRecordsRead) records in \(s.ctrFiles) files -> \(s.contacts) contacts (\(s.ctrDuplicatesMerged) duplicates merged), \(s.ctrRecordsSkipped) records skipped")
             line("Contacts", "\(s.contactsWithRecording) with a recording, \(s.contactsWithoutRecording) without")
             if !s.crossCheckMismatches.isEmpty { line("Duration cross-check", "\(s.crossCheckMismatches.count) recordings disagree with their CTR") }
-            let jobs = s.jobs == 1 ? "1 job" : "\(s.jobs) jobs"
-            if s.recordingsReused > 0 && s.recordingsReused == s.recordingsFound {
-                // Nothing analyzed: a speed would read "0 x real time".
-                line("Audio", String(format: "%.2f h, all reused from the last run, in %.2f s wall (%@)", s.audioHours, s.wallSeconds, jobs))
-            } else if s.recordingsReused > 0 {
-                line("Audio", String(format: "%.2f h in %.2f s wall (%.0f x real time on the audio analyzed in this run, %@)",
-                                     s.audioHours, s.wallSeconds, s.speedTimesRealTime, jobs))
-            } else {
-                line("Audio", String(format: "%.2f h in %.2f s wall (%.0f x real time, %@)", s.audioHours, s.wallSeconds, s.speedTimesRealTime, jobs))
-            }
+            // After --resume the speed is of what this run analyzed; with nothing analyzed there is
+            // none (it would read "0 x real time").
+            let allReused = s.recordingsReused > 0 && s.recordingsReused == s.recordingsFound
+            let speed = allReused ? "" : String(format: "%.0f x real time", s.speedTimesRealTime)
+                + (s.recordingsReused > 0 ? " on the audio analyzed in this run, " : ", ")
+            line("Audio", String(format: "%.2f h", s.audioHours) + (allReused ? ", all reused from the last run," : "")
+                 + String(format: " in %.2f s wall (", s.wallSeconds) + speed + (s.jobs == 1 ? "1 job)" : "\(s.jobs) jobs)"))
             line("Outputs", "\(out)/{recordings.jsonl, contacts.jsonl, recordings.csv, talktrace.sqlite, summary.json\(report ? ", report.html" : "")}")
             return t
         }
