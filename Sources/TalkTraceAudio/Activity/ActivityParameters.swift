@@ -89,20 +89,21 @@ public struct ActivityParameters: Sendable, Equatable, Codable {
     /// all of the caller's excess talk was that reach, 0.2–0.4 s at each end of each turn). One
     /// 32 ms analysis window and a few 20 ms hops still cover the onset a window smears.
     public var backgroundReachSeconds = 0.1
-    /// A segment under `segmentLevelGate`, or in `BackgroundTalk`'s quiet cluster, or a candidate
-    /// that never came near (`SegmentBuilder.Outcome.quiet`), is kept after all, as the participant's soft turn (a backchannel, a word said under the other side's
-    /// talk), where `ListeningSound` finds nobody else on the channel *and* the segment's level
-    /// is at least this far (dB) above the channel's noise floor (the median level of its
-    /// non-talk frames). The gate and the cluster split are there for a talker behind the
-    /// participant; `ListeningSound` sees one only where its sound clears the
-    /// floor, since its weak frames need 6 dB over it. A talker whose loud frames stand 30 dB
-    /// over the floor has nearly all its syllables (speech spans some 20 dB under its loudest)
-    /// over that line, so on such a channel it would have shown while the participant listened;
-    /// one whose loudest frames are only 7–23 dB over it (eval corpora: neighbours and
-    /// televisions under the line noise, echo at the start of a call) stays invisible to the
-    /// sign and stays gated. Corpus-real: the listener's soft real turns, 11–19 dB under their
-    /// channel's reference, stand 38–52 dB over their floors. The turns put back past the gate
-    /// join after `BackgroundTalk`, so they neither meet its split nor move it.
+    /// A segment under `segmentLevelGate`, or in `BackgroundTalk`'s quiet cluster, or a
+    /// candidate that never came near (`SegmentBuilder.Outcome.quiet`), is kept after all, as
+    /// the participant's soft turn (a backchannel, a word said under the other side's talk),
+    /// where `ListeningSound` finds nobody else on the channel *and* the segment's level is at
+    /// least this far (dB) above the channel's noise floor (the median level of its non-talk
+    /// frames). The gate and the cluster split are there for a talker behind the participant;
+    /// `ListeningSound` sees one only where its sound clears the floor, since its weak frames
+    /// need 6 dB over it. A talker whose loud frames stand 30 dB over the floor has nearly all
+    /// its syllables (speech spans some 20 dB under its loudest) over that line, so on such a
+    /// channel it would have shown while the participant listened; one whose loudest frames are
+    /// only 7–23 dB over it (eval corpora: neighbours and televisions under the line noise,
+    /// echo at the start of a call) stays invisible to the sign and stays gated. Corpus-real:
+    /// the listener's soft real turns, 11–19 dB under their channel's reference, stand 38–52 dB
+    /// over their floors. The turns put back past the gate join after `BackgroundTalk`, so they
+    /// neither meet its split nor move it.
     public var quietTurnClearance: Float = 30
     /// A piece shorter than `musicMinSeconds` touching music is more of it (the music's last
     /// notes, broken off at a pause) unless its steadiness is under this: its spectrum changes
