@@ -158,10 +158,8 @@ logging.getLogger("ray.data").setLevel(logging.WARNING)
 
 
 def pipe_batch(batch):
-    """One `talktrace analyze --jsonl` process per batch: paths in, one line per path out."""
-    paths_in = "".join(str(p) + "\n" for p in batch["path"])
-    out = subprocess.run([talktrace, "analyze", "--jsonl"], input=paths_in.encode(), capture_output=True, check=True).stdout
-    return {"line": out.decode().splitlines()}
+    """One `talktrace analyze --jsonl` process per batch (Dask's `pipe`): one line per path."""
+    return {"line": pipe(str(p) for p in batch["path"])}
 
 
 try:
