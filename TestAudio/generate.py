@@ -1260,10 +1260,11 @@ def background(rng, n_ms, names, level, pitch_cents, gap=(0.15, 0.6)):
 
 
 def accuracy_fixtures():
-    """accuracy/: five short calls isolating what synthetic voices and tones never exercised, made from
+    """accuracy/: six short calls isolating what synthetic voices and tones never exercised, made from
     recorded sound: music on hold from a real recording, a background talker who out-talks the caller,
-    neighbouring agents under the agent (on a quiet and on a noisy line), a listener's soft words on a
-    quiet line. Written with their own truth.json (accuracy/truth.json)."""
+    neighbouring agents under the agent (on a quiet and on a noisy line, and with the agent's words
+    under the caller's talk), a listener's soft words on a quiet line. Written with their own
+    truth.json (accuracy/truth.json)."""
     ensure_recorded_material()
     out = os.path.join(ROOT, "accuracy")
     shutil.rmtree(out, ignore_errors=True)
@@ -1363,6 +1364,29 @@ def accuracy_fixtures():
            "Two neighbouring agents (recorded prompts at -150 and +400 cents, -36 and -40 dBFS, 20 and 24 dB under "
            "the agent) nearly all call, under brown line noise at -37 dBFS on the agent channel.",
            {"backgroundSpeech": {"customer": False, "agent": True}})
+
+    # 6. The agent's words under the caller's talk, on corpus-hard's terms: a loud caller (-10 dBFS)
+    #    with a television 16 dB under them, and a quiet agent (-26 dBFS) on a noisy line (brown
+    #    noise 14 dB under the agent). No leak either way, so the echo test's "coupling" is only the
+    #    agent line's level while the caller talks, some 20 dB under the caller: wherever the caller
+    #    is that much louder than the agent, the agent's words fall under that prediction plus its
+    #    8 dB margin, and the noise keeps them short of 17 dB over the floor. As loud as the agent's
+    #    other talk (`ActivityParameters.ownLevelGate`), they are the agent's.
+    under = [(12.0, "im-sorry", 0), (21.3, "enabled", 0)]
+    ag, ag_segs = talk_track(dur_ms, agent_turns + under, -26.0)
+    cu, cu_segs = talk_track(dur_ms, customer_turns, -10.0)
+    tv = background(rng, dur_ms, tv_prompts, -26.0, 250)
+    brown = np.cumsum(rng.standard_normal(n))
+    brown -= np.convolve(brown, np.ones(801) / 801, "same")
+    brown = bandlimit(brown)
+    brown *= db(-40.0) / np.sqrt(np.mean(brown * brown)) / np.sqrt(2)
+    under_segs = [s for a, name, _ in under for s in ag_segs if s[0] <= a * 1000 + 50 and s[1] >= a * 1000 + 200]
+    finish("agent-under-caller.wav", cu + tv, ag + brown, cu_segs, ag_segs,
+           "A loud caller (-10 dBFS) with a television 16 dB under them (recorded prompts at +250 cents); a quiet "
+           "agent (-26 dBFS) on a line with brown noise at -40 dBFS. The agent says 'I'm sorry' at 12.0 s and "
+           "'enabled' at 21.3 s, at the agent's level, under the caller's turns.",
+           {"backgroundSpeech": {"customer": True, "agent": False},
+            "agentUnderCaller": [[sec(a), sec(b)] for a, b in under_segs]})
 
     with open(os.path.join(out, "truth.json"), "w") as f:
         json.dump({"generator": "TestAudio/generate.py (accuracy_fixtures)",

@@ -42,7 +42,8 @@ public struct FrameDecision: Sendable {
 /// - **echo**: the coupling from the other channel is learnt as the median level ratio while the
 ///   other channel talks; a frame no louder than the other channel's recent level (max over
 ///   0–120 ms) times that coupling, plus `echoMargin`, is echo or sidetone — unless no leak is
-///   evidenced (envelope correlation under `echoLeakCorrelation`) and the frame clearly talks;
+///   evidenced (envelope correlation under `echoLeakCorrelation`) and the frame clearly talks
+///   (`strongSNR` + 5 dB over the floor) or is as loud as the participant (`ownLevelGate`);
 /// - **clicks**: a window whose energy sits in a handful of samples is impulsive.
 ///
 /// Frames are fed in pairs with `push(left:right:)`; decisions come out `lookahead` frames later
@@ -298,9 +299,13 @@ public struct ActivityDetector: ~Copyable {
         // level at which the other side counts as talking) is the participant's own word, not a
         // leak: on the hard corpus the agent's soft words while the caller talks, which a
         // coupling learnt from a television on the other channel called echo.
+        // The same holds for a frame as loud as the participant (within `ownLevelGate` of their
+        // speech level), however little it clears a floor that the room itself raises: on
+        // corpus-hard the agent's words under the caller's talk, 4–6 dB under the agent's level
+        // but under 17 dB over a floor their neighbours lift.
         let leak = channel == 0 ? leaks.0 : leaks.1
-        if echo, !leak, score > p.strongSNR + 5 { echo = false }
         let speech = channel == 0 ? speechLevel.0 : speechLevel.1
+        if echo, !leak, score > p.strongSNR + 5 || speech.map({ level >= $0 - p.ownLevelGate }) == true { echo = false }
         // Extent: a frame far under the talker's own level is breath, line floor or a decay
         // no listener hears as talk, however far it is above a very quiet line's noise.
         let audible = speech.map { level >= $0 - p.extentLevelGate } ?? true
