@@ -1276,6 +1276,13 @@ def accuracy_fixtures():
     def line_noise(dbfs=-62.0):
         return bandlimit(rng.standard_normal(n)) * db(dbfs) / np.sqrt(2)
 
+    def brown_line(dbfs):
+        """Brown line noise at `dbfs` (RMS), without drift: brown over the speech band."""
+        brown = np.cumsum(rng.standard_normal(n))
+        brown -= np.convolve(brown, np.ones(801) / 801, "same")
+        brown = bandlimit(brown)
+        return brown * db(dbfs) / np.sqrt(np.mean(brown * brown)) / np.sqrt(2)
+
     def finish(name, cu, ag, cu_segs, ag_segs, notes, extra, noise_dbfs=-62.0):
         write_wav(os.path.join(out, name), stereo(bandlimit(cu) + line_noise(noise_dbfs), bandlimit(ag) + line_noise(noise_dbfs)))
         t = {"durationSeconds": sec(dur_ms), "notes": notes}
@@ -1356,10 +1363,7 @@ def accuracy_fixtures():
     cu, cu_segs = talk_track(dur_ms, customer_turns, -20.0)
     n1 = background(rng, dur_ms, tv_prompts[:2], -36.0, -150)
     n2 = background(rng, dur_ms, tv_prompts[2:], -40.0, 400)
-    brown = np.cumsum(rng.standard_normal(n))
-    brown -= np.convolve(brown, np.ones(801) / 801, "same")  # no drift: brown over the speech band
-    brown = bandlimit(brown)
-    brown *= db(-37.0) / np.sqrt(np.mean(brown * brown)) / np.sqrt(2)
+    brown = brown_line(-37.0)
     finish("neighbours-noisy-line.wav", cu, ag + n1 + n2 + brown, cu_segs, ag_segs,
            "Two neighbouring agents (recorded prompts at -150 and +400 cents, -36 and -40 dBFS, 20 and 24 dB under "
            "the agent) nearly all call, under brown line noise at -37 dBFS on the agent channel.",
@@ -1376,10 +1380,7 @@ def accuracy_fixtures():
     ag, ag_segs = talk_track(dur_ms, agent_turns + under, -26.0)
     cu, cu_segs = talk_track(dur_ms, customer_turns, -10.0)
     tv = background(rng, dur_ms, tv_prompts, -26.0, 250)
-    brown = np.cumsum(rng.standard_normal(n))
-    brown -= np.convolve(brown, np.ones(801) / 801, "same")
-    brown = bandlimit(brown)
-    brown *= db(-40.0) / np.sqrt(np.mean(brown * brown)) / np.sqrt(2)
+    brown = brown_line(-40.0)
     under_segs = [s for a, name, _ in under for s in ag_segs if s[0] <= a * 1000 + 50 and s[1] >= a * 1000 + 200]
     finish("agent-under-caller.wav", cu + tv, ag + brown, cu_segs, ag_segs,
            "A loud caller (-10 dBFS) with a television 16 dB under them (recorded prompts at +250 cents); a quiet "
