@@ -158,8 +158,9 @@ struct RecordedFixtureTests {
         #expect((c.truth["agentUnderCaller"] as! [[Double]]).count == 2)
         check(c, a.agent, "agent", f1: 0.86, talk: 0.22)
         // The caller, with a television 16 dB under them: measured F1 0.81, talk +18 %. Their
-        // last word, a short "goodbye" 7 dB under their turns, falls in `BackgroundTalk`'s quiet
-        // cluster with the television's (with or without the agent's words).
+        // last word, a short "goodbye", joins the television's talk around it in one segment
+        // whose level is 10 dB under their turns, and `BackgroundTalk` sets it aside with the
+        // television's (with or without the agent's words).
         check(c, a.customer, "customer", f1: 0.79, talk: 0.22)
         let bg = try #require(a.quality.backgroundSpeech)
         #expect(bg.customer.detected)

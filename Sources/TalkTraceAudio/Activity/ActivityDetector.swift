@@ -302,7 +302,7 @@ public struct ActivityDetector: ~Copyable {
         // The same holds for a frame as loud as the participant (within `ownLevelGate` of their
         // speech level), however little it clears a floor that the room itself raises: on
         // corpus-hard the agent's words under the caller's talk, 4–6 dB under the agent's level
-        // but under 17 dB over a floor their neighbours lift.
+        // but under 17 dB over a floor that line noise and neighbours lift.
         let leak = channel == 0 ? leaks.0 : leaks.1
         let speech = channel == 0 ? speechLevel.0 : speechLevel.1
         if echo, !leak, score > p.strongSNR + 5 || speech.map({ level >= $0 - p.ownLevelGate }) == true { echo = false }

@@ -141,8 +141,8 @@ public struct ActivityParameters: Sendable, Equatable, Codable {
     /// the channel's speech level (the median of the participant's strong frames) either: that
     /// loud, it is the participant's own word, whoever talks on the other side. A talker behind
     /// the participant sits 14–26 dB under them, so only a rare peak of theirs comes this close.
-    /// The other exemption, 17 dB over the floor, misses such words where the room raises the
-    /// floor: on corpus-hard, where the agents' neighbours lift it to 17–20 dB under the agent's
+    /// The other exemption, 17 dB over the floor, misses such words where the line raises the
+    /// floor: on corpus-hard, where line noise and neighbours put it 18–22 dB under the agents'
     /// level, this gave back 3.9 s of the agents' talk under the caller's and 0.2 s of anything else
     /// (6932a55b's agent −17 % → −4 %, 1a14095c's −8 % → −3 %); the other corpora are unchanged
     /// to the frame, the real-voice mixes within 0.1 s. 4 to 8 dB give the same within 0.3 % F1.
